@@ -24,7 +24,7 @@ const MAX_MESSAGES = 1000;
 let messages = [];
 
 function log(...args) {
-  console.log('[mail-sink]', ...args);
+  console.log(...args);
 }
 
 function addressesOf(field) {

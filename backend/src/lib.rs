@@ -1,1 +1,63 @@
-//! placeholder
+//! Everything server-side that is not HTTP: accounts, sessions, access, audit, records, import, mail.
+
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod crypto;
+pub mod demo;
+pub mod error;
+pub mod fhir;
+pub mod notify;
+pub mod records;
+pub mod settings;
+pub mod staff;
+pub mod storage;
+
+pub use access::{PatientAccess, Principal, RequestMeta};
+pub use clock::{Clock, SystemClock, TestClock};
+pub use error::{Error, Result};
+pub use settings::Settings;
+
+use auth::password::PasswordService;
+use notify::Mailer;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// The portal's services, shared by every request.
+#[derive(Clone)]
+pub struct Portal {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pub mailer: Arc<dyn Mailer>,
+    pub passwords: Arc<PasswordService>,
+}
+
+impl Portal {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        mailer: Arc<dyn Mailer>,
+    ) -> Self {
+        let passwords = Arc::new(PasswordService::new(&settings));
+        Self {
+            db,
+            clock,
+            settings: Arc::new(settings),
+            mailer,
+            passwords,
+        }
+    }
+
+    /// Now, in Unix milliseconds, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// A new UUIDv7 as text: time-ordered, so indexes stay compact.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

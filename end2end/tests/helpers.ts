@@ -137,12 +137,48 @@ export async function latestMail(to: string, subjectIncludes?: string, timeoutMs
 // ---------------------------------------------------------------------------
 // Accessibility
 
+/** Pages whose context runs without JavaScript (set by the `consoleLog` fixture). */
+const pagesWithoutJs = new WeakSet<Page>();
+
+async function runAxe(page: Page) {
+  return new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+}
+
+/**
+ * axe runs inside the page, which a page without JavaScript does not allow: its exact DOM
+ * is then served again at the same URL to a scratch page with JavaScript on (the portal's
+ * scripts blocked, so nothing changes the DOM; styles load as usual) and checked there.
+ */
+async function runAxeOnCopy(page: Page) {
+  const url = page.url();
+  const html = await page.content();
+  const browser = page.context().browser();
+  if (!browser) throw new Error('no browser for the accessibility check');
+  const context = await browser.newContext({ javaScriptEnabled: true });
+  try {
+    const copy = await context.newPage();
+    await copy.route('**/*', async (route) => {
+      const req = route.request();
+      if (req.resourceType() === 'document' && req.url() === url) {
+        await route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html });
+      } else if (req.resourceType() === 'script' || /\.wasm(\?|$)/.test(req.url())) {
+        await route.abort();
+      } else {
+        await route.continue();
+      }
+    });
+    await copy.goto(url);
+    await copy.waitForLoadState('networkidle');
+    return await runAxe(copy);
+  } finally {
+    await context.close();
+  }
+}
+
 /** Runs axe (WCAG 2.0/2.1 A and AA) and fails on any serious or critical violation. */
 export async function checkA11y(page: Page, name: string): Promise<void> {
   await base.step(`accessibility check: ${name}`, async () => {
-    const results = await new AxeBuilder({ page })
-      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-      .analyze();
+    const results = pagesWithoutJs.has(page) ? await runAxeOnCopy(page) : await runAxe(page);
     const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     const report = bad
       .map(
@@ -187,7 +223,8 @@ export function expectNoPageErrors(list: string[]): void {
  * test ends it is checked once more for CSP violations, so nothing logged late slips through.
  */
 export const test = base.extend<{ consoleLog: string[] }>({
-  consoleLog: async ({ page }, use) => {
+  consoleLog: async ({ page, javaScriptEnabled }, use) => {
+    if (javaScriptEnabled === false) pagesWithoutJs.add(page);
     const list = watchConsole(page);
     await use(list);
     expectNoCspViolations(list);
@@ -207,7 +244,12 @@ export async function settle(page: Page): Promise<void> {
 export async function gotoSignIn(page: Page): Promise<void> {
   await page.goto('/signin');
   await settle(page);
-  await expect(page.getByRole('heading', { level: 1, name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in', exact: true })).toBeVisible();
+}
+
+/** The page's alert that has text (an empty live region waiting for a message is skipped). */
+export function alertBox(page: Page) {
+  return page.getByRole('alert').filter({ hasText: /\S/ });
 }
 
 /** Fills and submits the sign-in form on the current page. */
@@ -236,6 +278,9 @@ export async function openSection(page: Page, section: (typeof PORTAL_SECTIONS)[
     .click();
 }
 
+/** The flag column holds one of these words. */
+const FLAG_WORD = /\b(High|Low|Normal)\b/;
+
 /** Checks the results page layout: headers of every table and the flag words. */
 export async function expectResultsTables(page: Page): Promise<void> {
   const tables = page.getByRole('table');
@@ -251,7 +296,7 @@ export async function expectResultsTables(page: Page): Promise<void> {
     const rowCount = await rows.count();
     expect(rowCount, `table ${i + 1} has no result rows`).toBeGreaterThan(0);
     for (let r = 0; r < rowCount; r++) {
-      await expect(rows.nth(r)).toContainText(/\b(High|Low|Normal)\b/);
+      await expect(rows.nth(r).getByRole('cell').last()).toHaveText(FLAG_WORD);
     }
   }
 }
@@ -262,19 +307,29 @@ export async function flagOfRow(page: Page, testName: string): Promise<string> {
     .getByRole('row')
     .filter({ has: page.getByRole('link', { name: testName, exact: true }) })
     .first();
-  const text = (await row.innerText()).replace(/\s+/g, ' ');
-  const match = text.match(/\b(High|Low|Normal)\b/g);
-  if (!match) throw new Error(`no flag word in the row of "${testName}": ${text}`);
-  return match[match.length - 1];
+  const text = await row.getByRole('cell').last().innerText();
+  const match = text.match(FLAG_WORD);
+  if (!match) throw new Error(`no flag word in the last cell of the row of "${testName}": ${text}`);
+  return match[1];
 }
 
 /** Checks a result's detail page: its h1, the reference range and the flag. */
 export async function expectResultDetail(page: Page, testName: string, flag: string): Promise<void> {
   await expect(page).toHaveURL(/\/results\/[^/?#]+$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(testName);
-  const main = page.getByRole('main');
-  await expect(main.getByText('Reference range').first()).toBeVisible();
-  await expect(main.getByText(flag, { exact: true }).first()).toBeVisible();
+  await expect(page.getByText('Reference range').first()).toBeVisible();
+  await expect(page.getByText(new RegExp(`\\b${flag}\\b`)).first()).toBeVisible();
+}
+
+/**
+ * The path of a result that does not exist, shaped like a real one: every letter and digit
+ * of the real id (the last segment of `resultUrl`) becomes 0.
+ */
+export function missingResultPath(resultUrl: string): string {
+  const id = new URL(resultUrl, 'http://localhost').pathname.split('/').pop() ?? '';
+  const missing = id.replace(/[A-Za-z0-9]/g, '0') || '0';
+  if (missing === id) throw new Error(`cannot make a missing id from "${id}"`);
+  return `/results/${missing}`;
 }
 
 /** Signs out with the "Sign out" button and checks the confirmation on the sign-in page. */
@@ -293,7 +348,7 @@ export async function expectBackShowsNoPhi(page: Page, secrets: string[]): Promi
   await page.goBack();
   await settle(page);
   await expect(page).toHaveURL(SIGNIN_URL);
-  await expect(page.getByRole('heading', { level: 1, name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in', exact: true })).toBeVisible();
   await expect(page.getByRole('table')).toHaveCount(0);
   await expect(page.getByRole('navigation', { name: 'Portal sections' })).toHaveCount(0);
   const html = await page.content();

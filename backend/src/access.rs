@@ -1,0 +1,141 @@
+//! Who may touch which record. The only way to read a patient's data is a [`PatientAccess`]
+//! handle, which this module hands out after checking the principal; record functions take it.
+
+pub use crate::audit::RequestMeta;
+use crate::audit::{self, Entry, Outcome};
+use crate::{Error, Portal, Result};
+use domain::session::Role;
+
+/// The caller, as established from the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    Patient {
+        user_id: String,
+        patient_id: String,
+        session_id: String,
+    },
+    Staff {
+        user_id: String,
+        role: Role,
+        clinic_id: Option<String>,
+        session_id: String,
+    },
+}
+
+impl Principal {
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Patient { user_id, .. } | Principal::Staff { user_id, .. } => Some(user_id),
+        }
+    }
+    pub fn session_id(&self) -> Option<&str> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Patient { session_id, .. } | Principal::Staff { session_id, .. } => {
+                Some(session_id)
+            }
+        }
+    }
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Patient { .. } => Some(Role::Patient),
+            Principal::Staff { role, .. } => Some(*role),
+        }
+    }
+}
+
+/// Proof that the holder may read one patient's record. Built only here.
+#[derive(Debug, Clone)]
+pub struct PatientAccess {
+    patient_id: String,
+    actor_user_id: String,
+    meta: RequestMeta,
+}
+
+impl PatientAccess {
+    pub fn patient_id(&self) -> &str {
+        &self.patient_id
+    }
+
+    /// Records that this access touched `category` data (view, download…).
+    pub async fn audit(
+        &self,
+        portal: &Portal,
+        action: &'static str,
+        category: &'static str,
+        object_id: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<()> {
+        let mut e = Entry::new(action, outcome)
+            .actor(self.actor_user_id.clone())
+            .patient(self.patient_id.clone())
+            .category(category);
+        if let Some(o) = object_id {
+            e = e.object(o);
+        }
+        audit::record(&portal.db, portal.now(), &self.meta, e).await
+    }
+}
+
+impl Portal {
+    /// The signed-in patient's own record. Staff and anonymous callers are refused here;
+    /// staff reach records through their own (audited) paths.
+    pub async fn own_record(&self, p: &Principal, meta: &RequestMeta) -> Result<PatientAccess> {
+        match p {
+            Principal::Patient {
+                user_id,
+                patient_id,
+                ..
+            } => Ok(PatientAccess {
+                patient_id: patient_id.clone(),
+                actor_user_id: user_id.clone(),
+                meta: meta.clone(),
+            }),
+            Principal::Anonymous => Err(Error::Unauthenticated),
+            Principal::Staff { user_id, .. } => {
+                audit::record(
+                    &self.db,
+                    self.now(),
+                    meta,
+                    Entry::new("access.denied", Outcome::Denied)
+                        .actor(user_id.clone())
+                        .detail("patient-only function"),
+                )
+                .await?;
+                Err(Error::Forbidden)
+            }
+        }
+    }
+}
+
+impl Portal {
+    /// The principal behind a session cookie; anonymous when there is none or it has ended.
+    pub async fn principal(&self, token: Option<&str>) -> Result<Principal> {
+        let Some(token) = token else {
+            return Ok(Principal::Anonymous);
+        };
+        let (s, u) = match crate::auth::session::resolve(self, token).await {
+            Ok(found) => found,
+            Err(Error::Unauthenticated) => return Ok(Principal::Anonymous),
+            Err(e) => return Err(e),
+        };
+        let role = Role::parse(&u.role).ok_or_else(|| Error::Unexpected("unknown role".into()))?;
+        Ok(match (role, u.patient_id) {
+            (Role::Patient, Some(patient_id)) => Principal::Patient {
+                user_id: u.id,
+                patient_id,
+                session_id: s.id,
+            },
+            (Role::Patient, None) => Principal::Anonymous,
+            (role, _) => Principal::Staff {
+                user_id: u.id,
+                role,
+                clinic_id: u.clinic_id,
+                session_id: s.id,
+            },
+        })
+    }
+}

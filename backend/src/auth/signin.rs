@@ -1,0 +1,197 @@
+//! Signing in with a username or email and a password, and signing out.
+
+use super::password::Verified;
+use super::{session, throttle};
+use crate::audit::{self, Entry, Outcome, RequestMeta};
+use crate::storage::entity::user_account;
+use crate::{Error, Portal, Principal, Result};
+use domain::account::{LoginId, Password};
+use domain::session::{Me, Role};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+pub struct SignedIn {
+    pub token: String,
+    pub user_id: String,
+}
+
+/// What stops a correct password from opening a session.
+#[derive(Debug)]
+pub enum Blocked {
+    /// The email address was never confirmed; a new code has been sent.
+    EmailUnconfirmed { signup_token: String },
+    /// Staff sign in with a second factor, which this sign-in does not offer yet.
+    StaffNeedsSecondFactor,
+}
+
+pub async fn find_by_login(portal: &Portal, login: &LoginId) -> Result<Option<user_account::Model>> {
+    let col = if login.is_email() {
+        user_account::Column::EmailKey
+    } else {
+        user_account::Column::Username
+    };
+    Ok(user_account::Entity::find()
+        .filter(col.eq(login.as_str()))
+        .one(&portal.db)
+        .await?)
+}
+
+impl Portal {
+    /// Checks a password sign-in. Real and unknown accounts take the same path and time and
+    /// get the same answer; failures count against the name typed and the caller's address.
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<std::result::Result<SignedIn, Blocked>> {
+        let login = LoginId::parse(login)?;
+        let password = Password::for_sign_in(password)?;
+        let s = &self.settings;
+        let now = self.now();
+        let ip_bucket = meta.ip.as_deref().map(throttle::ip_bucket);
+        if let Some(b) = &ip_bucket {
+            throttle::check_window(&self.db, b, now, s.ip_window.as_millis() as i64, s.ip_failure_limit)
+                .await?;
+        }
+        let bucket = throttle::login_bucket(login.as_str());
+        throttle::check_backoff(&self.db, s, &bucket, now).await?;
+
+        let user = find_by_login(self, &login).await?;
+        let verified = self
+            .passwords
+            .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
+
+        if verified == Verified::No {
+            let txn = self.db.begin().await?;
+            let failures = throttle::record_failure(&txn, &bucket, now, Some(s.lockout_threshold)).await?;
+            if let Some(b) = &ip_bucket {
+                throttle::record_failure(&txn, b, now, None).await?;
+            }
+            let locked = failures >= s.lockout_threshold;
+            if let Some(u) = &user {
+                let mut upd = user_account::Entity::update_many()
+                    .col_expr(user_account::Column::FailedLogins, Expr::value(failures as i32));
+                if locked && u.locked_at.is_none() {
+                    upd = upd.col_expr(user_account::Column::LockedAt, Expr::value(now));
+                }
+                upd.filter(user_account::Column::Id.eq(u.id.clone())).exec(&txn).await?;
+            }
+            let mut e = Entry::new("signin.failed", Outcome::Failed).detail(if locked {
+                "wrong password; locked"
+            } else {
+                "wrong password"
+            });
+            e = match &user {
+                Some(u) => e.actor(u.id.clone()).maybe_patient(u.patient_id.clone()),
+                None => e.label("unknown account"),
+            };
+            audit::record(&txn, now, meta, e).await?;
+            txn.commit().await?;
+            return Err(if locked || user.as_ref().is_some_and(|u| u.locked_at.is_some()) {
+                Error::Locked
+            } else {
+                Error::InvalidCredentials
+            });
+        }
+        let user = user.ok_or_else(|| Error::Unexpected("verified without an account".into()))?;
+        let deny = |detail: &'static str| {
+            Entry::new("signin.failed", Outcome::Denied)
+                .actor(user.id.clone())
+                .maybe_patient(user.patient_id.clone())
+                .detail(detail)
+        };
+        if user.locked_at.is_some() {
+            audit::record(&self.db, now, meta, deny("account locked")).await?;
+            return Err(Error::Locked);
+        }
+        if user.suspended_at.is_some() {
+            audit::record(&self.db, now, meta, deny("account suspended")).await?;
+            return Err(Error::Invalid(
+                "This account is suspended. Contact your clinic to restore access.".into(),
+            ));
+        }
+        let role = Role::parse(&user.role).ok_or_else(|| Error::Unexpected("unknown role".into()))?;
+        if role.is_staff() {
+            audit::record(&self.db, now, meta, deny("staff need a second factor")).await?;
+            return Ok(Err(Blocked::StaffNeedsSecondFactor));
+        }
+        if user.email_verified_at.is_none() {
+            let token = self.restart_email_confirmation(&user, meta).await?;
+            return Ok(Err(Blocked::EmailUnconfirmed {
+                signup_token: token,
+            }));
+        }
+
+        let txn = self.db.begin().await?;
+        throttle::clear(&txn, &bucket).await?;
+        throttle::clear(&txn, &throttle::login_bucket(&user.username)).await?;
+        throttle::clear(&txn, &throttle::login_bucket(&user.email_key)).await?;
+        let mut upd = user_account::Entity::update_many()
+            .col_expr(user_account::Column::FailedLogins, Expr::value(0))
+            .col_expr(user_account::Column::UpdatedAt, Expr::value(now));
+        if verified == Verified::YesRehash {
+            let new_hash = self.passwords.hash(&password).await?;
+            upd = upd.col_expr(user_account::Column::PasswordHash, Expr::value(new_hash));
+        }
+        upd.filter(user_account::Column::Id.eq(user.id.clone())).exec(&txn).await?;
+        let new = session::create(&txn, self, &user.id, meta.ip.as_deref(), meta.user_agent.as_deref()).await?;
+        audit::record(
+            &txn,
+            now,
+            meta,
+            Entry::new("signin.ok", Outcome::Ok)
+                .actor(user.id.clone())
+                .maybe_patient(user.patient_id.clone())
+                .object(new.id.clone()),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(Ok(SignedIn {
+            token: new.token,
+            user_id: user.id,
+        }))
+    }
+
+    /// Ends the caller's session.
+    pub async fn sign_out(&self, p: &Principal, meta: &RequestMeta) -> Result<()> {
+        let (Some(sid), Some(uid)) = (p.session_id(), p.user_id()) else {
+            return Ok(());
+        };
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        session::end(&txn, sid, "signed out", now).await?;
+        let patient = match p {
+            Principal::Patient { patient_id, .. } => Some(patient_id.clone()),
+            _ => None,
+        };
+        audit::record(
+            &txn,
+            now,
+            meta,
+            Entry::new("signout", Outcome::Ok)
+                .actor(uid)
+                .maybe_patient(patient)
+                .object(sid),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The signed-in person, for the header.
+    pub async fn me(&self, p: &Principal) -> Result<Me> {
+        let uid = p.user_id().ok_or(Error::Unauthenticated)?;
+        let u = user_account::Entity::find_by_id(uid.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        Ok(Me {
+            display_name: format!("{} {}", u.given_name, u.family_name),
+            first_name: u.given_name,
+            role: p.role().unwrap_or(Role::Patient),
+            idle_timeout_secs: self.settings.idle_timeout.as_secs(),
+        })
+    }
+}

@@ -1,0 +1,154 @@
+//! Demo data for `make run`: a clinic, staff, and the fixture patients, seeded into an empty
+//! embedded database on first start.
+
+use crate::audit::RequestMeta;
+use crate::storage::entity::{clinic, portal_meta, user_account};
+use crate::{Error, Portal, Result, new_id};
+use domain::account::{Email, Password, Username};
+use domain::person::NamePart;
+use domain::session::Role;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use std::path::Path;
+
+pub const CLINIC_NAME: &str = "Riverside Family Clinic";
+/// Password of every demo account. Demo only: printed by `make run`.
+pub const DEMO_PASSWORD: &str = "Maple-Lantern-Harbor-42";
+pub const READY_MRN: &str = "BC909B9D";
+pub const READY_USERNAME: &str = "dara.dummett";
+pub const ACTIVATE_MRN: &str = "61146B0D";
+
+pub const STAFF: [(&str, &str, &str, Role); 3] = [
+    ("fen.mocklin", "Fen", "Mocklin", Role::Clinician),
+    ("riley.frontdesk", "Riley", "Okafor", Role::FrontDesk),
+    ("sam.admin", "Sam", "Lindqvist", Role::Admin),
+];
+
+/// What `make run` prints after start-up.
+pub struct DemoSignIns {
+    pub ready_username: String,
+    pub activate_name: String,
+    pub activate_dob: String,
+    pub activation_code: Option<String>,
+    pub staff: Vec<(String, Role)>,
+}
+
+/// The default clinic, created if there is none.
+pub async fn default_clinic(portal: &Portal) -> Result<String> {
+    if let Some(c) = clinic::Entity::find().one(&portal.db).await? {
+        return Ok(c.id);
+    }
+    let id = new_id();
+    clinic::ActiveModel {
+        id: Set(id.clone()),
+        name: Set(CLINIC_NAME.into()),
+        phone: Set(Some("+1 555 0100".into())),
+        require_second_factor: Set(0),
+        created_at: Set(portal.now()),
+    }
+    .insert(&portal.db)
+    .await?;
+    Ok(id)
+}
+
+async fn meta_get(portal: &Portal, name: &str) -> Result<Option<String>> {
+    Ok(portal_meta::Entity::find_by_id(name.to_owned())
+        .one(&portal.db)
+        .await?
+        .map(|m| m.value))
+}
+
+/// Imports every `*.json` bundle in `dir` (sorted by name; immunizations after patients).
+pub async fn import_dir(portal: &Portal, clinic_id: &str, dir: &Path) -> Result<u32> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Unexpected(format!("read {}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort_by_key(|p| (p.to_string_lossy().contains("immunization"), p.clone()));
+    let mut n = 0;
+    for f in files {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| Error::Unexpected(format!("read {}: {e}", f.display())))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Invalid(format!("{}: not JSON: {e}", f.display())))?;
+        n += portal
+            .import_bundle(clinic_id, &json)
+            .await
+            .map_err(|e| Error::Invalid(format!("{}: {e}", f.display())))?
+            .total();
+    }
+    Ok(n)
+}
+
+/// Seeds the demo on first start (an empty database), and on every start issues a fresh
+/// activation code for the demo patient who has not activated yet, so it can be printed.
+pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
+    let meta = RequestMeta::default();
+    let first_start = clinic::Entity::find().count(&portal.db).await? == 0;
+    if first_start {
+        let clinic_id = default_clinic(portal).await?;
+        import_dir(portal, &clinic_id, fixtures).await?;
+        let pw = Password::for_sign_in(DEMO_PASSWORD)?;
+        for (username, given, family, role) in STAFF {
+            portal
+                .insert_user(
+                    &Username::parse(username)?,
+                    &Email::parse(&format!("{username}@riverside.example.org"))?,
+                    &NamePart::parse(given, "first name")?,
+                    &NamePart::parse(family, "last name")?,
+                    role,
+                    None,
+                    Some(clinic_id.clone()),
+                    &pw,
+                    "demo seed",
+                    &meta,
+                )
+                .await?;
+        }
+        let ready = portal.patient_by_mrn(READY_MRN).await?;
+        portal
+            .insert_user(
+                &Username::parse(READY_USERNAME)?,
+                &Email::parse("dara.dummett@example.org")?,
+                &NamePart::parse(&ready.given_name, "first name")?,
+                &NamePart::parse(&ready.family_name, "last name")?,
+                Role::Patient,
+                Some(ready.id),
+                Some(clinic_id),
+                &pw,
+                "demo seed",
+                &meta,
+            )
+            .await?;
+        portal_meta::ActiveModel {
+            name: Set("demo_seeded".into()),
+            value: Set(portal.now().to_string()),
+        }
+        .insert(&portal.db)
+        .await?;
+    }
+    let demo = meta_get(portal, "demo_seeded").await?.is_some();
+    let p = portal.patient_by_mrn(ACTIVATE_MRN).await;
+    let mut activation_code = None;
+    let (mut activate_name, mut activate_dob) = (String::new(), String::new());
+    if demo && let Ok(p) = p {
+        activate_name = format!("{} {}", p.given_name, p.family_name);
+        activate_dob = p.birth_date.clone();
+        let has_account = user_account::Entity::find()
+            .filter(user_account::Column::PatientId.eq(p.id.clone()))
+            .count(&portal.db)
+            .await?
+            > 0;
+        if !has_account {
+            let issued = portal.issue_activation_code(&p.id, "demo seed", &meta).await?;
+            activation_code = Some(issued.code.display());
+        }
+    }
+    Ok(DemoSignIns {
+        ready_username: READY_USERNAME.into(),
+        activate_name,
+        activate_dob,
+        activation_code,
+        staff: STAFF.iter().map(|(u, _, _, r)| (u.to_string(), *r)).collect(),
+    })
+}

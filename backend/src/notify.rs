@@ -1,0 +1,92 @@
+//! Outgoing email: SMTP when configured, otherwise the outbox table (`mhc outbox` prints it).
+
+use crate::storage::entity::outbox;
+use crate::{Error, Result, new_id};
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect};
+use std::sync::Arc;
+
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<()>;
+}
+
+/// Keeps messages in the database instead of sending them (development and tests).
+pub struct OutboxMailer {
+    db: DatabaseConnection,
+    clock: Arc<dyn crate::Clock>,
+}
+
+impl OutboxMailer {
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn crate::Clock>) -> Self {
+        Self { db, clock }
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<()> {
+        outbox::ActiveModel {
+            id: Set(new_id()),
+            created_at: Set(self.clock.now_ms()),
+            recipient: Set(to.to_owned()),
+            subject: Set(subject.to_owned()),
+            body: Set(body.to_owned()),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Sends over SMTP with lettre (`smtp://host:port`, `smtps://…`, `?tls=required`).
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpMailer {
+    pub fn from_url(url: &str, from: &str) -> Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| Error::Unexpected(format!("SMTP URL: {e}")))?
+            .build();
+        let from = from
+            .parse()
+            .map_err(|e| Error::Unexpected(format!("mail sender address: {e}")))?;
+        Ok(Self { transport, from })
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<()> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| Error::Unexpected(format!("recipient address: {e}")))?;
+        let msg = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_owned())
+            .map_err(|e| Error::Unexpected(format!("build message: {e}")))?;
+        self.transport
+            .send(msg)
+            .await
+            .map_err(|e| Error::Unexpected(format!("SMTP send: {e}")))?;
+        Ok(())
+    }
+}
+
+/// The newest `limit` messages in the outbox, newest last.
+pub async fn outbox(db: &DatabaseConnection, limit: u64) -> Result<Vec<outbox::Model>> {
+    let mut rows = outbox::Entity::find()
+        .order_by_desc(outbox::Column::CreatedAt)
+        .order_by_desc(outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}

@@ -1,0 +1,67 @@
+//! Security and behaviour settings with their defaults (SECURITY.md gives the rules).
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    /// Consecutive failures after which a sign-in name locks.
+    pub lockout_threshold: u32,
+    /// Failures allowed before the escalating wait starts.
+    pub free_failures: u32,
+    pub max_backoff: Duration,
+    /// Failed sign-ins allowed per IP address per window.
+    pub ip_failure_limit: u32,
+    pub ip_window: Duration,
+    pub activation_code_ttl: Duration,
+    pub activation_tries_per_hour: u32,
+    pub signup_ttl: Duration,
+    pub email_code_ttl: Duration,
+    pub argon2_m_kib: u32,
+    pub argon2_t: u32,
+    pub argon2_p: u32,
+    /// Concurrent password hashes; more wait briefly, then get "busy".
+    pub hash_concurrency: usize,
+    pub hash_queue_wait: Duration,
+    pub mail_from: String,
+    pub portal_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(15 * 60),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            lockout_threshold: 10,
+            free_failures: 3,
+            max_backoff: Duration::from_secs(30),
+            ip_failure_limit: 100,
+            ip_window: Duration::from_secs(15 * 60),
+            activation_code_ttl: Duration::from_secs(14 * 24 * 3600),
+            activation_tries_per_hour: 5,
+            signup_ttl: Duration::from_secs(30 * 60),
+            email_code_ttl: Duration::from_secs(10 * 60),
+            argon2_m_kib: 19_456,
+            argon2_t: 2,
+            argon2_p: 1,
+            hash_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            hash_queue_wait: Duration::from_secs(5),
+            mail_from: "My Health Connection <no-reply@localhost>".into(),
+            portal_name: "My Health Connection".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Cheap hashing parameters for tests; everything else as in production.
+    pub fn for_tests() -> Self {
+        Self {
+            argon2_m_kib: 64,
+            argon2_t: 1,
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Clinic-side account operations (the `mhc` commands now; the staff console later).
+
+use crate::audit::{self, Entry, Outcome, RequestMeta};
+use crate::auth::{signin::find_by_login, throttle};
+use crate::storage::entity::{patient, user_account};
+use crate::{Error, Portal, Result, new_id};
+use domain::account::{Email, LoginId, Username};
+use domain::person::NamePart;
+use domain::session::Role;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+pub struct NewStaff<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub role: Role,
+    pub password: &'a str,
+    pub clinic_id: Option<String>,
+}
+
+impl Portal {
+    /// Creates a staff account (clinician, front desk or admin).
+    pub async fn create_staff(&self, n: NewStaff<'_>, by: &str, meta: &RequestMeta) -> Result<String> {
+        if !n.role.is_staff() {
+            return Err(Error::Invalid("Choose a staff role: clinician, front_desk or admin.".into()));
+        }
+        let username = Username::parse(n.username)?;
+        let email = Email::parse(n.email)?;
+        let given = NamePart::parse(n.given_name, "first name")?;
+        let family = NamePart::parse(n.family_name, "last name")?;
+        let pw = self.passwords.check_new(
+            n.password,
+            &[given.as_str(), family.as_str(), username.as_str(), email.as_str()],
+        )?;
+        self.insert_user(&username, &email, &given, &family, n.role, None, n.clinic_id, &pw, by, meta)
+            .await
+    }
+
+    /// Inserts an account with an already-checked password (staff creation and the demo seed).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn insert_user(
+        &self,
+        username: &Username,
+        email: &Email,
+        given: &NamePart,
+        family: &NamePart,
+        role: Role,
+        patient_id: Option<String>,
+        clinic_id: Option<String>,
+        pw: &domain::account::Password,
+        by: &str,
+        meta: &RequestMeta,
+    ) -> Result<String> {
+        let hash = self.passwords.hash(pw).await?;
+        let now = self.now();
+        let id = new_id();
+        let txn = self.db.begin().await?;
+        let taken = user_account::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(user_account::Column::Username.eq(username.as_str()))
+                    .add(user_account::Column::EmailKey.eq(email.key())),
+            )
+            .one(&txn)
+            .await?
+            .is_some();
+        if taken {
+            return Err(Error::Invalid("That username or email address is already in use.".into()));
+        }
+        user_account::ActiveModel {
+            id: Set(id.clone()),
+            username: Set(username.as_str().to_owned()),
+            email: Set(email.as_str().to_owned()),
+            email_key: Set(email.key()),
+            email_verified_at: Set(Some(now)),
+            password_hash: Set(hash),
+            role: Set(role.as_str().to_owned()),
+            patient_id: Set(patient_id.clone()),
+            clinic_id: Set(clinic_id),
+            given_name: Set(given.as_str().to_owned()),
+            family_name: Set(family.as_str().to_owned()),
+            failed_logins: Set(0),
+            locked_at: Set(None),
+            suspended_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(
+            &txn,
+            now,
+            meta,
+            Entry::new("account.created", Outcome::Ok)
+                .label(by.to_owned())
+                .maybe_patient(patient_id)
+                .object(id.clone())
+                .detail(role.as_str()),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Lifts a lock after staff checked the person's identity; clears the failure counters.
+    pub async fn unlock_account(&self, login: &str, by: &str, meta: &RequestMeta) -> Result<String> {
+        let login = LoginId::parse(login)?;
+        let u = find_by_login(self, &login).await?.ok_or(Error::NotFound)?;
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        user_account::Entity::update_many()
+            .col_expr(user_account::Column::LockedAt, Expr::value(Option::<i64>::None))
+            .col_expr(user_account::Column::FailedLogins, Expr::value(0))
+            .col_expr(user_account::Column::UpdatedAt, Expr::value(now))
+            .filter(user_account::Column::Id.eq(u.id.clone()))
+            .exec(&txn)
+            .await?;
+        for key in [login.as_str(), u.username.as_str(), u.email_key.as_str()] {
+            throttle::clear(&txn, &throttle::login_bucket(key)).await?;
+        }
+        audit::record(
+            &txn,
+            now,
+            meta,
+            Entry::new("account.unlocked", Outcome::Ok)
+                .label(by.to_owned())
+                .maybe_patient(u.patient_id.clone())
+                .object(u.id.clone()),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(u.username)
+    }
+
+    pub async fn patient_by_mrn(&self, mrn: &str) -> Result<patient::Model> {
+        patient::Entity::find()
+            .filter(patient::Column::Mrn.eq(mrn.trim()))
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+}

@@ -1,0 +1,24 @@
+//! The `diagnostic_report` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "diagnostic_report")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub patient_id: String,
+    pub fhir_id: String,
+    pub code: Option<String>,
+    pub name: String,
+    pub category: Option<String>,
+    pub status: String,
+    pub effective_at: Option<i64>,
+    pub issued_at: Option<i64>,
+    pub released_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,23 @@
+//! The `encounter` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "encounter")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub patient_id: String,
+    pub fhir_id: String,
+    pub status: String,
+    pub class_code: Option<String>,
+    pub type_text: Option<String>,
+    pub reason: Option<String>,
+    pub start_at: Option<i64>,
+    pub end_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

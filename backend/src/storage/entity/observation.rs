@@ -1,0 +1,31 @@
+//! The `observation` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "observation")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub patient_id: String,
+    pub report_id: Option<String>,
+    pub fhir_id: String,
+    pub category: String,
+    pub code: Option<String>,
+    pub name: String,
+    pub value_num: Option<f64>,
+    pub value_text: Option<String>,
+    pub unit: Option<String>,
+    pub ref_low: Option<f64>,
+    pub ref_high: Option<f64>,
+    pub ref_text: Option<String>,
+    pub interpretation: Option<String>,
+    pub status: String,
+    pub effective_at: Option<i64>,
+    pub released_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,91 @@
+//! The database: connecting (SQLite embedded or PostgreSQL), migrations and entities.
+
+pub mod entity;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::prelude::*;
+use std::time::Duration;
+
+/// Opens the database at `url` (`sqlite://…` or `postgres://…`). SQLite gets WAL, a busy
+/// timeout, foreign keys and synchronous=FULL, so a write that was acknowledged survives a crash.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        // One connection for an in-memory database: each connection would see its own.
+        opts.max_connections(if memory { 1 } else { 8 }).min_connections(1);
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    } else {
+        opts.max_connections(16).min_connections(1);
+    }
+    Database::connect(opts).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Whether the database answers (readiness).
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(SqlMigration {
+            name: "m0001_foundation",
+            sql: include_str!("../../migrations/0001_foundation.sql"),
+        })]
+    }
+}
+
+/// A migration written as portable SQL, one statement per `;`.
+struct SqlMigration {
+    name: &'static str,
+    sql: &'static str,
+}
+
+impl MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SqlMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for stmt in statements(self.sql) {
+            db.execute_unprepared(&stmt).await?;
+        }
+        Ok(())
+    }
+}
+
+fn statements(sql: &str) -> Vec<String> {
+    let without_comments: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    without_comments
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
