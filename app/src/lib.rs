@@ -1,1 +1,86 @@
-pub fn App() {}
+//! The Leptos application: pages (routes/), components and server functions (api/).
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod routes;
+
+use components::layout::PortalLayout;
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{ParentRoute, Redirect, Route, Router, Routes},
+    path,
+};
+use routes::{
+    activate::{ActivateAccount, ActivateConfirm, ActivateStart},
+    home::Home,
+    not_found::NotFound,
+    placeholder::Placeholder,
+    results::{ResultPage, ResultsPage},
+    signin::SignIn,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The sections of the portal that are not built yet: path, title, what they will hold.
+pub const UPCOMING: &[(&str, &str, &str)] = &[
+    ("visits", "Visit summaries", "Summaries of your visits"),
+    ("medications", "Medications", "Your medication list and refill requests"),
+    ("allergies", "Allergies", "Your allergy list"),
+    ("problems", "Problems", "Your problem list"),
+    ("immunizations", "Immunizations", "Your immunization record and its PDF download"),
+    ("messages", "Messages", "Secure messages with your care team"),
+    ("appointments", "Appointments", "Booking and managing appointments"),
+    ("sharing", "Downloads and sharing", "Downloads of your record and share links"),
+    ("proxy", "Proxy access", "Access for caregivers"),
+    ("account", "Account and security", "Second factors, passkeys and your signed-in devices"),
+    ("activity", "Activity", "The log of who looked at your record"),
+];
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mhc.css" />
+        <Link rel="manifest" href="/manifest.webmanifest" />
+        <Link rel="icon" href="/icon.svg" type_="image/svg+xml" />
+        <Meta name="theme-color" content="#0b5c6b" />
+        <Meta name="description" content="My Health Connection: your clinic's patient portal." />
+        <Title formatter=|t: String| {
+            if t.is_empty() { "My Health Connection".to_string() } else { format!("{t} · My Health Connection") }
+        } />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/") view=|| view! { <Redirect path="/home" /> } ssr=SsrMode::Async />
+                <Route path=path!("/signin") view=SignIn ssr=SsrMode::Async />
+                <Route path=path!("/activate") view=ActivateStart ssr=SsrMode::Async />
+                <Route path=path!("/activate/account") view=ActivateAccount ssr=SsrMode::Async />
+                <Route path=path!("/activate/confirm") view=ActivateConfirm ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=PortalLayout ssr=SsrMode::Async>
+                    <Route path=path!("/home") view=Home ssr=SsrMode::Async />
+                    <Route path=path!("/results") view=ResultsPage ssr=SsrMode::Async />
+                    <Route path=path!("/results/:id") view=ResultPage ssr=SsrMode::Async />
+                    <Route path=path!("/:section") view=Placeholder ssr=SsrMode::Async />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

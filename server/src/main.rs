@@ -1,1 +1,279 @@
-fn main() {}
+//! `mhc`: the My Health Connection server and its administration commands.
+
+use backend::RequestMeta;
+use backend::demo;
+use clap::{Parser, Subcommand};
+use domain::session::Role;
+use server::config::Config;
+use server::web::{WebState, router};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "mhc", version, about = "My Health Connection: a patient portal.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal (the default). Migrates first; seeds demo data into an empty embedded database.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import FHIR R4 Bundle JSON files into the default clinic (each file whole or not at all).
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Patients.
+    Patient {
+        #[command(subcommand)]
+        command: PatientCommand,
+    },
+    /// Accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Print the mail outbox (messages kept when no SMTP server is configured).
+    Outbox {
+        /// How many of the newest messages to print.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff account. The password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        /// clinician, front_desk or admin
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PatientCommand {
+    /// Issue a new activation code for a patient (earlier codes stop working) and print it.
+    ActivationCode {
+        /// The patient's medical record number.
+        #[arg(long)]
+        mrn: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Unlock an account after checking the person's identity.
+    Unlock {
+        /// Username or email address.
+        login: String,
+    },
+}
+
+fn cli_meta() -> RequestMeta {
+    RequestMeta {
+        ip: None,
+        user_agent: Some("mhc command line".into()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Command) -> Result<(), String> {
+    let cfg = Config::load()?;
+    let portal = server::open_portal(&cfg).await?;
+    let by = "mhc command line";
+    let meta = cli_meta();
+    match cmd {
+        Command::Serve => serve(cfg, portal).await,
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Import { files } => {
+            let clinic = demo::default_clinic(&portal).await.map_err(|e| e.to_string())?;
+            for f in files {
+                let started = std::time::Instant::now();
+                let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+                let json: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", f.display()))?;
+                let summary = portal
+                    .import_bundle(&clinic, &json)
+                    .await
+                    .map_err(|e| format!("{}: rejected, nothing imported: {e}", f.display()))?;
+                println!("{} imported in {} ms:\n{summary}", f.display(), started.elapsed().as_millis());
+            }
+            Ok(())
+        }
+        Command::Staff {
+            command:
+                StaffCommand::Create {
+                    username,
+                    email,
+                    first_name,
+                    last_name,
+                    role,
+                },
+        } => {
+            let role = Role::parse(&role)
+                .filter(|r| r.is_staff())
+                .ok_or("--role must be clinician, front_desk or admin")?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| format!("reading the password from standard input: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let clinic = demo::default_clinic(&portal).await.map_err(|e| e.to_string())?;
+            portal
+                .create_staff(
+                    backend::staff::NewStaff {
+                        username: &username,
+                        email: &email,
+                        given_name: &first_name,
+                        family_name: &last_name,
+                        role,
+                        password,
+                        clinic_id: Some(clinic),
+                    },
+                    by,
+                    &meta,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created {} account {username}", role.as_str());
+            Ok(())
+        }
+        Command::Patient {
+            command: PatientCommand::ActivationCode { mrn },
+        } => {
+            let p = portal.patient_by_mrn(&mrn).await.map_err(|_| format!("no patient with MRN {mrn}"))?;
+            let issued = portal
+                .issue_activation_code(&p.id, by, &meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("patient: {} {} (MRN {})", p.given_name, p.family_name, p.mrn);
+            println!("activation code: {}", issued.code.display());
+            println!("expires: {}", backend::clock::to_rfc3339(issued.expires_at));
+            Ok(())
+        }
+        Command::Account {
+            command: AccountCommand::Unlock { login },
+        } => {
+            let username = portal
+                .unlock_account(&login, by, &meta)
+                .await
+                .map_err(|e| match e {
+                    backend::Error::NotFound => format!("no account {login}"),
+                    e => e.to_string(),
+                })?;
+            println!("unlocked {username}");
+            Ok(())
+        }
+        Command::Outbox { limit } => {
+            let rows = backend::notify::outbox(&portal.db, limit).await.map_err(|e| e.to_string())?;
+            if rows.is_empty() {
+                println!("the outbox is empty");
+            }
+            for m in rows {
+                println!(
+                    "--- {} to {}\nSubject: {}\n\n{}\n",
+                    backend::clock::to_rfc3339(m.created_at),
+                    m.recipient,
+                    m.subject,
+                    m.body
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(cfg: Config, portal: backend::Portal) -> Result<(), String> {
+    if cfg.demo {
+        let d = demo::seed(&portal, &cfg.fixtures_dir)
+            .await
+            .map_err(|e| format!("demo data: {e}"))?;
+        print_sign_ins(&cfg, &d);
+    }
+    let options = server::leptos_options(&cfg);
+    let app = router(WebState {
+        portal,
+        options,
+        https: cfg.https(),
+    });
+    let listener = tokio::net::TcpListener::bind(cfg.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.addr))?;
+    tracing::info!("listening on http://{}", cfg.addr);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+fn print_sign_ins(cfg: &Config, d: &demo::DemoSignIns) {
+    let url = format!("http://{}", cfg.addr).replace("127.0.0.1", "localhost");
+    println!();
+    println!("  My Health Connection is running at {url}");
+    println!();
+    println!("  Demo patient with an account:");
+    println!("    username  {}", d.ready_username);
+    println!("    password  {}", demo::DEMO_PASSWORD);
+    println!();
+    match &d.activation_code {
+        Some(code) => {
+            println!("  Demo patient who activates an account ({url}/activate):");
+            println!("    first and last name  {}", d.activate_name);
+            println!("    date of birth        {}", d.activate_dob);
+            println!("    activation code      {code}");
+            println!("    The email code is printed by `mhc outbox` (or arrives by SMTP when PORTAL_SMTP_URL is set).");
+        }
+        None => println!("  The second demo patient ({}) has already activated an account.", d.activate_name),
+    }
+    println!();
+    println!(
+        "  Staff accounts (password as above; staff sign-in needs a second factor, coming with the staff console): {}",
+        d.staff.iter().map(|(u, r)| format!("{u} ({})", r.as_str())).collect::<Vec<_>>().join(", ")
+    );
+    println!();
+}

@@ -242,7 +242,14 @@ impl Portal {
             password,
             &[&p.given_name, &p.family_name, username.as_str(), email.as_str()],
         )?;
-        if ActivationCode::parse(password).is_ok() {
+        // Only this sign-up's own code is refused: other passwords of 12 letters and digits
+        // merely look like one.
+        if let Ok(typed) = ActivationCode::parse(password)
+            && activation_code::Entity::find_by_id(s.activation_code_id.clone())
+                .one(&self.db)
+                .await?
+                .is_some_and(|c| crypto::constant_time_eq(&c.code_hash, &code_hash(&typed)))
+        {
             return Err(Error::Invalid(
                 "The activation code cannot be used as a password.".into(),
             ));

@@ -72,7 +72,7 @@ pub async fn resolve(
     let idle = portal.settings.idle_timeout.as_millis() as i64;
     let reason = if now >= s.expires_at {
         Some("expired")
-    } else if now - s.last_seen_at > idle {
+    } else if now - s.last_seen_at >= idle {
         Some("idle")
     } else if u.suspended_at.is_some() {
         Some("suspended")

@@ -1,0 +1,49 @@
+# My Health Connection: `make run` starts the portal with demo data; `make test` checks everything.
+SHELL := /bin/bash
+TOOLS ?= $(HOME)/.cache/mhc-tools
+export PATH := $(TOOLS)/npm/node_modules/.bin:$(TOOLS)/bin:$(HOME)/.cargo/bin:$(PATH)
+# Tests share the release build's compiled dependencies instead of building everything twice.
+CARGO_TEST := cargo test --release --locked
+
+.PHONY: run test tools build fmt-check lint unit e2e e2e-deps wasm-size clean-data help
+
+help:
+	@echo "make run    build and start the portal at http://127.0.0.1:3000 with demo data"
+	@echo "make test   formatting, clippy, all cargo tests, release build, Playwright in Chromium"
+
+tools:
+	@scripts/install-tools.sh
+
+build: tools
+	cargo leptos build --release
+
+run: build
+	./target/release/mhc serve
+
+test: export MHC_NEED_BROWSER = 1
+test: tools fmt-check build lint unit e2e wasm-size
+
+fmt-check:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --release --locked -p domain -p backend -p server --all-targets -- -D warnings
+	cargo clippy --release --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	$(CARGO_TEST) -p domain -p backend -p server
+
+e2e-deps:
+	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+
+e2e: e2e-deps
+	cd end2end && npx playwright test
+
+# Prints the size of the shipped wasm, raw and compressed.
+wasm-size:
+	@f=target/site/pkg/mhc.wasm; \
+	  printf 'wasm: %s bytes raw, %s gzip, %s brotli\n' "$$(stat -c %s $$f)" \
+	  "$$(gzip -9c $$f | wc -c)" "$$(node -e 'const z=require("zlib");process.stdout.write(String(z.brotliCompressSync(require("fs").readFileSync(process.argv[1])).length))' $$f)"
+
+clean-data:
+	rm -rf data

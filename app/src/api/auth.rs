@@ -1,0 +1,59 @@
+//! Signing in and out, and who is signed in.
+
+use crate::error::AppError;
+use domain::session::Me;
+use leptos::prelude::*;
+
+#[server(prefix = "/api", endpoint = "auth/sign_in")]
+pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
+    use super::{Policy, ssr};
+    use backend::auth::{activation::SIGNUP_COOKIE, session::COOKIE, signin::Blocked};
+    ssr::run(Policy::Public, |c| async move {
+        match c.portal.sign_in(&login, &password, &c.meta).await? {
+            Ok(signed_in) => {
+                ssr::set_cookie(COOKIE, &signed_in.token, None);
+                leptos_axum::redirect("/home");
+                Ok(())
+            }
+            Err(Blocked::EmailUnconfirmed { signup_token }) => {
+                ssr::set_cookie(SIGNUP_COOKIE, &signup_token, Some(1800));
+                leptos_axum::redirect("/activate/confirm");
+                Ok(())
+            }
+            Err(Blocked::StaffNeedsSecondFactor) => Err(AppError::BadRequest(
+                "Staff accounts sign in to the staff console with a second factor, which this version does not offer yet.".into(),
+            )),
+        }
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "auth/sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use super::{Policy, ssr};
+    use backend::auth::session::COOKIE;
+    ssr::run(Policy::Public, |c| async move {
+        c.portal.sign_out(&c.principal, &c.meta).await?;
+        ssr::clear_cookie(COOKIE);
+        // Tells the browser to drop cached pages, cookies and storage of this origin.
+        ssr::header(
+            axum::http::HeaderName::from_static("clear-site-data"),
+            "\"cache\", \"cookies\", \"storage\"",
+        );
+        leptos_axum::redirect("/signin?signed_out=1");
+        Ok(())
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "auth/me")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Public, |c| async move {
+        if c.principal == backend::Principal::Anonymous {
+            return Ok(None);
+        }
+        Ok(Some(c.portal.me(&c.principal).await?))
+    })
+    .await
+}

@@ -1,0 +1,28 @@
+//! Test results.
+
+use crate::error::AppError;
+use domain::records::{ResultDay, ResultDetail};
+use leptos::prelude::*;
+
+#[server(prefix = "/api", endpoint = "results/list")]
+pub async fn list_results() -> Result<Vec<ResultDay>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.list_results(&access).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "results/get")]
+pub async fn get_result(id: String) -> Result<ResultDetail, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        if id.is_empty() || id.len() > 64 {
+            return Err(AppError::NotFound);
+        }
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.result_detail(&access, &id).await?)
+    })
+    .await
+}

@@ -1,0 +1,8 @@
+//! One file per page.
+
+pub mod activate;
+pub mod home;
+pub mod not_found;
+pub mod placeholder;
+pub mod results;
+pub mod signin;

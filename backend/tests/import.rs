@@ -1,0 +1,307 @@
+//! FHIR import of the demo fixtures: counts, idempotence, all-or-nothing, links and ranges.
+
+mod common;
+
+use backend::demo;
+use backend::storage::entity::{
+    allergy, diagnostic_report, encounter, immunization, medication, observation, patient, problem,
+};
+use backend::Portal;
+use common::*;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+const PATIENT_BUNDLES: [&str; 3] = [
+    "dara-dummett-type2-diabetes.json",
+    "emet-fakeworth-child.json",
+    "emet-stubfield-hypertension.json",
+];
+
+fn load(file: &str) -> Value {
+    let text = std::fs::read_to_string(fixtures_dir().join(file)).expect("read the fixture");
+    serde_json::from_str(&text).expect("the fixture is JSON")
+}
+
+/// Every fixture bundle in the directory.
+fn all_bundles() -> Vec<Value> {
+    let mut files: Vec<_> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect()
+}
+
+fn resources(bundle: &Value) -> impl Iterator<Item = (&Value, &Value)> {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e, &e["resource"]))
+}
+
+/// The logical id the importer gives an entry: `resource.id`, else the `urn:uuid:` of its fullUrl.
+fn logical_id(entry: &Value) -> String {
+    match entry["resource"]["id"].as_str() {
+        Some(id) => id.to_owned(),
+        None => entry["fullUrl"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("urn:uuid:")
+            .to_owned(),
+    }
+}
+
+/// Rows the fixtures should produce, per table, worked out from the JSON itself.
+fn expected_counts() -> BTreeMap<&'static str, u64> {
+    let mut out = BTreeMap::new();
+    let mut mrns = BTreeSet::new();
+    let mut ids: HashMap<&'static str, BTreeSet<String>> = HashMap::new();
+    for b in all_bundles() {
+        for (entry, r) in resources(&b) {
+            let table = match r["resourceType"].as_str().unwrap() {
+                "Patient" => {
+                    mrns.insert(r["identifier"][0]["value"].as_str().unwrap().to_owned());
+                    continue;
+                }
+                "DiagnosticReport" => "diagnostic_report",
+                "Observation" => "observation",
+                "Encounter" => "encounter",
+                "Condition" => "problem",
+                "AllergyIntolerance" => "allergy",
+                "MedicationRequest" => "medication",
+                "Immunization" => "immunization",
+                _ => continue,
+            };
+            ids.entry(table).or_default().insert(logical_id(entry));
+        }
+    }
+    out.insert("patient", mrns.len() as u64);
+    for (table, set) in ids {
+        out.insert(table, set.len() as u64);
+    }
+    out
+}
+
+async fn actual_counts(portal: &Portal) -> BTreeMap<&'static str, u64> {
+    BTreeMap::from([
+        ("patient", count(portal, patient::Entity).await),
+        ("diagnostic_report", count(portal, diagnostic_report::Entity).await),
+        ("observation", count(portal, observation::Entity).await),
+        ("encounter", count(portal, encounter::Entity).await),
+        ("problem", count(portal, problem::Entity).await),
+        ("allergy", count(portal, allergy::Entity).await),
+        ("medication", count(portal, medication::Entity).await),
+        ("immunization", count(portal, immunization::Entity).await),
+    ])
+}
+
+async fn import_all(portal: &Portal) -> u32 {
+    let clinic = demo::default_clinic(portal).await.unwrap();
+    demo::import_dir(portal, &clinic, fixtures_dir()).await.unwrap()
+}
+
+#[tokio::test]
+async fn importing_the_fixtures_stores_every_resource_once() {
+    let (portal, _) = portal().await;
+    let total = import_all(&portal).await;
+    let expected = expected_counts();
+    // What the fixtures README promises, as a check on the computation above.
+    assert_eq!(expected["patient"], 3);
+    assert_eq!(expected["immunization"], 48);
+    assert_eq!(expected["diagnostic_report"], 15);
+    assert_eq!(expected["observation"], 102);
+    assert_eq!(actual_counts(&portal).await, expected);
+    assert_eq!(total as u64, expected.values().sum::<u64>());
+}
+
+#[tokio::test]
+async fn importing_the_same_files_again_changes_no_counts() {
+    let (portal, _) = portal().await;
+    import_all(&portal).await;
+    let before = actual_counts(&portal).await;
+    import_all(&portal).await;
+    assert_eq!(actual_counts(&portal).await, before);
+
+    let clinic = demo::default_clinic(&portal).await.unwrap();
+    let again = portal
+        .import_bundle(&clinic, &load("dara-dummett-type2-diabetes.json"))
+        .await
+        .unwrap();
+    assert!(again.created.is_empty(), "{again}");
+    assert_eq!(again.updated["Observation"], 34);
+    assert_eq!(again.skipped["Practitioner"], 1);
+}
+
+#[tokio::test]
+async fn a_malformed_bundle_is_refused_whole_and_leaves_nothing_behind() {
+    let (portal, _) = portal().await;
+    let clinic = demo::default_clinic(&portal).await.unwrap();
+    // Another patient is already there and must stay untouched.
+    portal
+        .import_bundle(&clinic, &load("emet-stubfield-hypertension.json"))
+        .await
+        .unwrap();
+    let before = actual_counts(&portal).await;
+
+    let mut bundle = load("dara-dummett-type2-diabetes.json");
+    let entries = bundle["entry"].as_array_mut().unwrap();
+    let (i, broken) = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e["resource"]["resourceType"] == "Observation")
+        .nth(1)
+        .map(|(i, e)| (i, logical_id(e)))
+        .unwrap();
+    entries[i]["resource"]
+        .as_object_mut()
+        .unwrap()
+        .remove("code");
+
+    let msg = invalid(portal.import_bundle(&clinic, &bundle).await);
+    assert!(msg.contains("Observation"), "{msg}");
+    assert!(msg.contains(&broken), "{msg}");
+    assert!(msg.contains("code"), "{msg}");
+
+    assert_eq!(actual_counts(&portal).await, before);
+    assert!(portal.patient_by_mrn(DARA_MRN).await.is_err());
+    // The database is still usable, and the fixed bundle goes in.
+    portal
+        .import_bundle(&clinic, &load("dara-dummett-type2-diabetes.json"))
+        .await
+        .unwrap();
+    portal.patient_by_mrn(DARA_MRN).await.unwrap();
+}
+
+#[tokio::test]
+async fn something_that_is_not_a_bundle_is_refused() {
+    let (portal, _) = portal().await;
+    let clinic = demo::default_clinic(&portal).await.unwrap();
+    let msg = invalid(
+        portal
+            .import_bundle(&clinic, &serde_json::json!({"resourceType": "Patient"}))
+            .await,
+    );
+    assert!(msg.contains("Bundle"), "{msg}");
+    let msg = invalid(
+        portal
+            .import_bundle(&clinic, &serde_json::json!({"resourceType": "Bundle"}))
+            .await,
+    );
+    assert!(msg.contains("entry"), "{msg}");
+}
+
+#[tokio::test]
+async fn results_are_linked_to_their_reports() {
+    let (portal, _) = portal().await;
+    import_all(&portal).await;
+    let reports: HashMap<String, String> = diagnostic_report::Entity::find()
+        .all(&portal.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.fhir_id))
+        .collect();
+    let stored: HashMap<String, observation::Model> = observation::Entity::find()
+        .all(&portal.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.fhir_id.clone(), o))
+        .collect();
+    let mut linked = 0;
+    for file in PATIENT_BUNDLES {
+        let b = load(file);
+        // observation id → report id, from the reports' `result` lists.
+        let mut report_of = HashMap::new();
+        for (entry, r) in resources(&b) {
+            if r["resourceType"] == "DiagnosticReport" {
+                for res in r["result"].as_array().unwrap() {
+                    let obs = res["reference"].as_str().unwrap().trim_start_matches("urn:uuid:");
+                    report_of.insert(obs.to_owned(), logical_id(entry));
+                }
+            }
+        }
+        for (entry, r) in resources(&b) {
+            if r["resourceType"] != "Observation" {
+                continue;
+            }
+            let o = &stored[&logical_id(entry)];
+            match report_of.get(&logical_id(entry)) {
+                Some(report) => {
+                    let row = o.report_id.as_ref().expect("linked to its report");
+                    assert_eq!(&reports[row], report);
+                    linked += 1;
+                }
+                None => assert_eq!(o.report_id, None, "{}", o.name),
+            }
+        }
+    }
+    assert_eq!(linked, 3 * 26, "every laboratory result has its report");
+}
+
+#[tokio::test]
+async fn reference_ranges_and_interpretations_are_stored() {
+    let (portal, _) = portal().await;
+    import_all(&portal).await;
+    let stored: HashMap<String, observation::Model> = observation::Entity::find()
+        .all(&portal.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.fhir_id.clone(), o))
+        .collect();
+    let (mut with_range, mut without_range) = (0, 0);
+    for file in PATIENT_BUNDLES {
+        for (entry, r) in resources(&load(file)) {
+            if r["resourceType"] != "Observation" {
+                continue;
+            }
+            let o = &stored[&logical_id(entry)];
+            let range = &r["referenceRange"][0];
+            assert_eq!(o.ref_low, range["low"]["value"].as_f64(), "{}", o.name);
+            assert_eq!(o.ref_high, range["high"]["value"].as_f64(), "{}", o.name);
+            assert_eq!(o.ref_text.as_deref(), range["text"].as_str(), "{}", o.name);
+            assert_eq!(
+                o.interpretation.as_deref(),
+                r["interpretation"][0]["coding"][0]["code"].as_str(),
+                "{}",
+                o.name
+            );
+            assert_eq!(o.value_num, r["valueQuantity"]["value"].as_f64(), "{}", o.name);
+            if range.is_null() {
+                without_range += 1;
+            } else {
+                with_range += 1;
+            }
+        }
+    }
+    // 78 laboratory results, four of the child's without a range (see the fixtures README).
+    assert_eq!((with_range, without_range), (74, 3 * 8 + 4));
+}
+
+#[tokio::test]
+async fn immunizations_find_their_patient_by_medical_record_number() {
+    let (portal, _) = portal().await;
+    import_all(&portal).await;
+    let mut expected: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, r) in resources(&load("immunizations.json")) {
+        let mrn = r["patient"]["identifier"]["value"].as_str().unwrap();
+        *expected.entry(mrn.to_owned()).or_default() += 1;
+    }
+    assert_eq!(expected.values().sum::<usize>(), 48);
+    for (mrn, n) in expected {
+        let p = portal.patient_by_mrn(&mrn).await.unwrap();
+        let rows = immunization::Entity::find()
+            .filter(immunization::Column::PatientId.eq(p.id))
+            .all(&portal.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), n, "{mrn}");
+    }
+}

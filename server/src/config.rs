@@ -1,0 +1,123 @@
+//! Configuration in one typed struct, layered: defaults → `portal.toml` → `PORTAL_*` environment.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: SecretString,
+    /// True when the database is the embedded SQLite file.
+    pub embedded: bool,
+    pub addr: SocketAddr,
+    /// The public origin, e.g. `https://portal.example.org`; `https` turns on HSTS.
+    pub public_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub demo: bool,
+    pub fixtures_dir: PathBuf,
+    pub site_root: String,
+    pub idle_timeout_minutes: u64,
+    pub absolute_timeout_hours: u64,
+    pub lockout_threshold: u32,
+}
+
+/// The keys `portal.toml` may set (all optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    addr: Option<SocketAddr>,
+    public_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    demo: Option<bool>,
+    fixtures_dir: Option<PathBuf>,
+    site_root: Option<String>,
+    idle_timeout_minutes: Option<u64>,
+    absolute_timeout_hours: Option<u64>,
+    lockout_threshold: Option<u32>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name} has a value that is not valid: {v:?}")),
+    }
+}
+
+impl Config {
+    pub fn load() -> Result<Self, String> {
+        let path = env("PORTAL_CONFIG").map(PathBuf::from).unwrap_or_else(|| "portal.toml".into());
+        let file: FileConfig = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+            Err(_) => FileConfig::default(),
+        };
+        let data_dir = env("PORTAL_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| "data".into());
+        let explicit_db = env("DATABASE_URL").or(file.database_url);
+        let embedded = explicit_db.as_deref().is_none_or(|u| u.starts_with("sqlite:"));
+        let database_url = explicit_db.unwrap_or_else(|| {
+            format!("sqlite://{}/portal.db?mode=rwc", data_dir.display())
+        });
+        let addr = parse_env("PORTAL_ADDR")?
+            .or(parse_env("LEPTOS_SITE_ADDR")?)
+            .or(file.addr)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+        Ok(Self {
+            data_dir,
+            database_url: database_url.into(),
+            embedded,
+            addr,
+            public_url: env("PORTAL_PUBLIC_URL").or(file.public_url),
+            smtp_url: env("PORTAL_SMTP_URL").or(file.smtp_url).map(Into::into),
+            mail_from: env("PORTAL_MAIL_FROM")
+                .or(file.mail_from)
+                .unwrap_or_else(|| "My Health Connection <no-reply@localhost>".into()),
+            demo: parse_env("PORTAL_DEMO")?.or(file.demo).unwrap_or(embedded),
+            fixtures_dir: env("PORTAL_DEMO_FIXTURES")
+                .map(PathBuf::from)
+                .or(file.fixtures_dir)
+                .unwrap_or_else(|| "fixtures/demo".into()),
+            site_root: env("LEPTOS_SITE_ROOT")
+                .or(file.site_root)
+                .unwrap_or_else(|| "target/site".into()),
+            idle_timeout_minutes: parse_env("PORTAL_IDLE_TIMEOUT_MINUTES")?
+                .or(file.idle_timeout_minutes)
+                .unwrap_or(15),
+            absolute_timeout_hours: parse_env("PORTAL_ABSOLUTE_TIMEOUT_HOURS")?
+                .or(file.absolute_timeout_hours)
+                .unwrap_or(12),
+            lockout_threshold: parse_env("PORTAL_LOCKOUT_THRESHOLD")?
+                .or(file.lockout_threshold)
+                .unwrap_or(10),
+        })
+    }
+
+    pub fn settings(&self) -> backend::Settings {
+        backend::Settings {
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_minutes * 60),
+            absolute_timeout: std::time::Duration::from_secs(self.absolute_timeout_hours * 3600),
+            lockout_threshold: self.lockout_threshold,
+            mail_from: self.mail_from.clone(),
+            ..backend::Settings::default()
+        }
+    }
+
+    /// Whether the portal is served over https (HSTS is sent only then).
+    pub fn https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}

@@ -1,0 +1,43 @@
+//! The `mhc` binary's library: configuration, start-up and the HTTP surface.
+
+pub mod config;
+pub mod web;
+
+use backend::notify::{Mailer, OutboxMailer, SmtpMailer};
+use backend::{Portal, SystemClock};
+use config::Config;
+use leptos::prelude::LeptosOptions;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+
+/// Opens the database, applies migrations and builds the portal's services.
+pub async fn open_portal(cfg: &Config) -> Result<Portal, String> {
+    if cfg.embedded {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
+    }
+    let db = backend::storage::connect(cfg.database_url.expose_secret())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    backend::storage::migrate(&db)
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    let clock = Arc::new(SystemClock);
+    let mailer: Arc<dyn Mailer> = match &cfg.smtp_url {
+        Some(url) => Arc::new(
+            SmtpMailer::from_url(url.expose_secret(), &cfg.mail_from).map_err(|e| e.to_string())?,
+        ),
+        None => Arc::new(OutboxMailer::new(db.clone(), clock.clone())),
+    };
+    Ok(Portal::new(db, clock, cfg.settings(), mailer))
+}
+
+/// Site settings for Leptos, with defaults that work from the repository root after a build.
+pub fn leptos_options(cfg: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "mhc".into()))
+        .site_root(cfg.site_root.clone())
+        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_addr(cfg.addr)
+        .build()
+}

@@ -1,0 +1,145 @@
+//! The HTTP surface: router, security headers with a CSP nonce, CSRF checks, health probes.
+
+use app::{App, shell};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use backend::Portal;
+use leptos::nonce::Nonce;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct WebState {
+    pub portal: Portal,
+    pub options: LeptosOptions,
+    pub https: bool,
+}
+
+/// Runs for every page render and server-function call: shares the portal and the nonce.
+fn leptos_context(portal: Portal) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(portal.clone());
+        if let Some(n) = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Nonce>().cloned())
+        {
+            provide_context(n);
+        }
+    }
+}
+
+pub fn router(state: WebState) -> Router {
+    let options = state.options.clone();
+    let routes = generate_route_list(App);
+    let ctx = leptos_context(state.portal.clone());
+    let shell_options = options.clone();
+    let fallback_options = options.clone();
+    let https = state.https;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route(
+            "/api/{*fn_name}",
+            axum::routing::post({
+                let ctx = ctx.clone();
+                move |req: Request| leptos_axum::handle_server_fns_with_context(ctx.clone(), req)
+            }),
+        )
+        .leptos_routes_with_context(&options, routes, ctx.clone(), move || shell(shell_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context(ctx, move |_| {
+            shell(fallback_options.clone())
+        }))
+        .with_state(options)
+        .layer(middleware::from_fn(csrf))
+        .layer(middleware::from_fn(move |req, next| security_headers(https, req, next)))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(axum::Extension(Arc::new(state)))
+}
+
+async fn readyz(axum::Extension(state): axum::Extension<Arc<WebState>>) -> Response {
+    if backend::storage::ping(&state.portal.db).await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side. Try again in a few minutes.",
+    )
+        .into_response()
+}
+
+/// State-changing requests must come from this site: `Sec-Fetch-Site` when the browser sends
+/// it, else `Origin` against `Host`. Cross-site calls get 403.
+async fn csrf(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let cross = match site {
+        Some(s) => !matches!(s, "same-origin" | "none"),
+        None => match (
+            h.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+            h.get(header::HOST).and_then(|v| v.to_str().ok()),
+        ) {
+            (Some(origin), Some(host)) => {
+                origin.split_once("://").map(|(_, rest)| rest) != Some(host)
+            }
+            (Some(_), None) => true,
+            (None, _) => false,
+        },
+    };
+    if cross {
+        return (StatusCode::FORBIDDEN, "Cross-site requests are not accepted.").into_response();
+    }
+    next.run(req).await
+}
+
+/// Security headers on every response, and a fresh CSP nonce per request.
+async fn security_headers(https: bool, mut req: Request, next: Next) -> Response {
+    let nonce = Nonce::new();
+    req.extensions_mut().insert(nonce.clone());
+    let is_static = {
+        let p = req.uri().path();
+        p.starts_with("/pkg/") || p.ends_with(".svg") || p.ends_with(".png") || p == "/manifest.webmanifest"
+    };
+    let mut res: Response<Body> = next.run(req).await;
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    );
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    );
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    // Pages and API answers may carry health information: never cached anywhere.
+    let cache = if is_static { "no-cache" } else { "no-store" };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    res
+}

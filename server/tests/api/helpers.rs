@@ -1,0 +1,156 @@
+//! `spawn_app()`: the real router over a fresh database seeded with the demo fixtures.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use backend::notify::OutboxMailer;
+use backend::storage::entity::{observation, user_account};
+use backend::{Portal, RequestMeta, Settings, TestClock, demo};
+use http_body_util::BodyExt;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use server::web::{WebState, router};
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub portal: Portal,
+    pub clock: Arc<TestClock>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = backend::storage::connect("sqlite::memory:").await.unwrap();
+    backend::storage::migrate(&db).await.unwrap();
+    let clock = Arc::new(TestClock::at(1_795_000_000_000));
+    let mailer = Arc::new(OutboxMailer::new(db.clone(), clock.clone()));
+    let portal = Portal::new(db, clock.clone(), Settings::for_tests(), mailer);
+    let fixtures = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"));
+    demo::seed(&portal, fixtures).await.unwrap();
+    let options = leptos::prelude::LeptosOptions::builder()
+        .output_name("mhc")
+        .site_root("target/site")
+        .build();
+    let router = router(WebState {
+        portal: portal.clone(),
+        options,
+        https: false,
+    });
+    TestApp {
+        router,
+        portal,
+        clock,
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res: Response<Body> = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// POSTs a form to a server function as the browser's JavaScript client would.
+    pub async fn call(&self, path: &str, form: &str, session: Option<&str>) -> Reply {
+        let mut req = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .header("host", "localhost:3000")
+            .header("origin", "http://localhost:3000");
+        if let Some(token) = session {
+            req = req.header("cookie", format!("{}={token}", backend::auth::session::COOKIE));
+        }
+        self.send(req.body(Body::from(form.to_owned())).unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, session: Option<&str>) -> Reply {
+        let mut req = Request::get(path).header("host", "localhost:3000");
+        if let Some(token) = session {
+            req = req.header("cookie", format!("{}={token}", backend::auth::session::COOKIE));
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn user_id(&self, username: &str) -> String {
+        user_account::Entity::find()
+            .filter(user_account::Column::Username.eq(username))
+            .one(&self.portal.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no user {username}"))
+            .id
+    }
+
+    /// A fresh session for a user, as after a successful sign-in.
+    pub async fn session_for(&self, username: &str) -> String {
+        let id = self.user_id(username).await;
+        backend::auth::session::create(&self.portal.db, &self.portal, &id, None, None)
+            .await
+            .unwrap()
+            .token
+    }
+
+    /// Activates the patient with `mrn` through the real three steps; returns the username.
+    pub async fn activate(&self, mrn: &str, username: &str) -> String {
+        let meta = RequestMeta::default();
+        let p = self.portal.patient_by_mrn(mrn).await.unwrap();
+        let code = self
+            .portal
+            .issue_activation_code(&p.id, "test", &meta)
+            .await
+            .unwrap()
+            .code;
+        let ticket = self
+            .portal
+            .start_activation(&p.given_name, &p.family_name, &p.birth_date, code.as_str(), &meta)
+            .await
+            .unwrap();
+        self.portal
+            .choose_account(
+                &ticket,
+                username,
+                &format!("{username}@example.org"),
+                "Quiet-Otter-Meadow-1964x",
+                "Quiet-Otter-Meadow-1964x",
+                &meta,
+            )
+            .await
+            .unwrap();
+        let mail = backend::notify::outbox(&self.portal.db, 1).await.unwrap();
+        let body = &mail.last().unwrap().body;
+        let code = body
+            .split("Your confirmation code is ")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .take(6)
+            .collect::<String>();
+        self.portal.confirm_email(&ticket, &code, &meta).await.unwrap();
+        username.to_owned()
+    }
+
+    /// Some released lab result of the patient with `mrn`.
+    pub async fn a_result_of(&self, mrn: &str) -> String {
+        let p = self.portal.patient_by_mrn(mrn).await.unwrap();
+        observation::Entity::find()
+            .filter(observation::Column::PatientId.eq(p.id))
+            .filter(observation::Column::Category.eq("laboratory"))
+            .one(&self.portal.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+}

@@ -1,0 +1,5 @@
+//! HTTP integration tests: the whole router, a fresh in-memory database with the demo data.
+
+mod helpers;
+mod matrix;
+mod web;

@@ -1,0 +1,145 @@
+//! The access matrix: every registered server function, called by every kind of principal.
+//! A server function without a declared policy, or without a sample request here, fails.
+
+use crate::helpers::{TestApp, spawn_app};
+use app::api::{POLICIES, Policy, policy_of};
+use backend::demo::{ACTIVATE_MRN, READY_MRN, READY_USERNAME};
+use backend::storage::entity::user_account;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    Anonymous,
+    PatientA,
+    PatientB,
+    Clinician,
+    FrontDesk,
+    Admin,
+    Suspended,
+}
+
+const EVERYONE: [Who; 7] = [
+    Who::Anonymous,
+    Who::PatientA,
+    Who::PatientB,
+    Who::Clinician,
+    Who::FrontDesk,
+    Who::Admin,
+    Who::Suspended,
+];
+
+/// A request body for each server function; record ids always point at patient A's data.
+fn sample(path: &str, a_result: &str) -> Option<String> {
+    Some(match path {
+        "/api/auth/sign_in" => "login=nobody&password=wrong-password-123".into(),
+        "/api/auth/sign_out" | "/api/auth/me" => String::new(),
+        "/api/activation/start" => "first_name=A&last_name=B&date_of_birth=1990-01-01&activation_code=ABCD-EFGH-JKMN".into(),
+        "/api/activation/account" => "username=someone&email=a%40example.org&password=x&confirm_password=x".into(),
+        "/api/activation/confirm" => "code=123456".into(),
+        "/api/activation/resend" | "/api/activation/step" => String::new(),
+        "/api/results/list" => String::new(),
+        "/api/results/get" => format!("id={a_result}"),
+        _ => return None,
+    })
+}
+
+/// Functions whose sample names a record of patient A: others must get 404, never the data.
+fn targets_a_record(path: &str) -> bool {
+    path == "/api/results/get"
+}
+
+async fn session(app: &TestApp, who: Who) -> Option<String> {
+    let name = match who {
+        Who::Anonymous => return None,
+        Who::PatientA => READY_USERNAME,
+        Who::PatientB => "emet.stubfield",
+        Who::Clinician => "fen.mocklin",
+        Who::FrontDesk => "riley.frontdesk",
+        Who::Admin => "sam.admin",
+        Who::Suspended => "emet.fakeworth",
+    };
+    Some(app.session_for(name).await)
+}
+
+fn expected(policy: Policy, who: Who, path: &str) -> &'static [u16] {
+    match (policy, who) {
+        (Policy::Public, _) => &[200, 302, 400, 401, 423, 429],
+        (_, Who::Anonymous | Who::Suspended) => &[401],
+        (Policy::SignedIn, _) => &[200],
+        (Policy::Patient, Who::Clinician | Who::FrontDesk | Who::Admin) => &[403],
+        (Policy::Patient, Who::PatientB) if targets_a_record(path) => &[404],
+        (Policy::Patient, _) => &[200],
+    }
+}
+
+#[tokio::test]
+async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_principal() {
+    let app = spawn_app().await;
+    app.activate(ACTIVATE_MRN, "emet.stubfield").await;
+    app.activate("BFC34F76", "emet.fakeworth").await;
+    user_account::Entity::update_many()
+        .col_expr(user_account::Column::SuspendedAt, Expr::value(1i64))
+        .filter(user_account::Column::Username.eq("emet.fakeworth"))
+        .exec(&app.portal.db)
+        .await
+        .unwrap();
+    let a_result = app.a_result_of(READY_MRN).await;
+
+    let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, m)| (p.to_string(), m.to_string()))
+        .collect();
+    assert!(registered.len() >= POLICIES.len(), "registered: {registered:?}");
+    for (path, _) in POLICIES {
+        assert!(
+            registered.iter().any(|(p, _)| p == path),
+            "{path} is declared in POLICIES but no such server function is registered"
+        );
+    }
+    let mut checked = 0;
+    for (path, method) in &registered {
+        assert_eq!(method, "POST", "{path}: every server function is POST-only");
+        let policy = policy_of(path)
+            .unwrap_or_else(|| panic!("{path} has no entry in app::api::POLICIES: declare who may call it"));
+        let body = sample(path, &a_result)
+            .unwrap_or_else(|| panic!("{path} has no sample request in the access-matrix test"));
+        for who in EVERYONE {
+            let token = session(&app, who).await;
+            let reply = app.call(path, &body, token.as_deref()).await;
+            let ok = expected(policy, who, path);
+            assert!(
+                ok.contains(&reply.status),
+                "{path} as {who:?}: got {} (expected one of {ok:?}): {}",
+                reply.status,
+                reply.body
+            );
+            if who == Who::PatientB && targets_a_record(path) {
+                assert!(!reply.body.contains("Sodium") && !reply.body.contains("Hemoglobin"), "{}", reply.body);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= POLICIES.len() * EVERYONE.len());
+}
+
+#[tokio::test]
+async fn patient_b_asking_for_patient_a_result_gets_404_and_the_attempt_is_audited() {
+    use backend::storage::entity::audit_event;
+    let app = spawn_app().await;
+    app.activate(ACTIVATE_MRN, "emet.stubfield").await;
+    let a_result = app.a_result_of(READY_MRN).await;
+    let b = app.session_for("emet.stubfield").await;
+    let reply = app.call("/api/results/get", &format!("id={a_result}"), Some(&b)).await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    let a = app.session_for(READY_USERNAME).await;
+    let reply = app.call("/api/results/get", &format!("id={a_result}"), Some(&a)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let denied = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("record.view"))
+        .filter(audit_event::Column::Outcome.eq("denied"))
+        .filter(audit_event::Column::ObjectId.eq(a_result.clone()))
+        .all(&app.portal.db)
+        .await
+        .unwrap();
+    assert_eq!(denied.len(), 1);
+}

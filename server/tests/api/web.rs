@@ -1,0 +1,153 @@
+//! The web surface: headers, CSRF, health probes, cookies, sign-out, redirects, bad input.
+
+use crate::helpers::spawn_app;
+use axum::body::Body;
+use axum::http::Request;
+use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
+
+#[tokio::test]
+async fn health_and_readiness_probes_answer() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    let ready = app.get("/readyz", None).await;
+    assert_eq!((ready.status, ready.body.as_str()), (200, "ready"));
+}
+
+#[tokio::test]
+async fn pages_carry_a_strict_csp_whose_nonce_is_on_every_script() {
+    let app = spawn_app().await;
+    let page = app.get("/signin", None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csp = page.headers["content-security-policy"].to_str().unwrap().to_owned();
+    for part in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'nonce-"] {
+        assert!(csp.contains(part), "CSP lacks {part}: {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    let scripts = page.body.matches("<script").count();
+    assert!(scripts > 0, "the page loads the app with scripts");
+    assert_eq!(page.body.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{}", page.body);
+    assert_eq!(page.headers["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers["cross-origin-opener-policy"], "same-origin");
+    assert_eq!(page.headers["cache-control"], "no-store");
+    assert!(page.headers.get("strict-transport-security").is_none(), "no HSTS over plain http");
+    // A new nonce per response.
+    let again = app.get("/signin", None).await;
+    assert_ne!(again.headers["content-security-policy"], page.headers["content-security-policy"]);
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = spawn_app().await;
+    for (header, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")] {
+        let req = Request::post("/api/auth/sign_in")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "localhost:3000")
+            .header(header, value)
+            .body(Body::from(format!("login={READY_USERNAME}&password={DEMO_PASSWORD}")))
+            .unwrap();
+        let reply = app.send(req).await;
+        assert_eq!(reply.status, 403, "{header}: {value}");
+        assert!(reply.headers.get("set-cookie").is_none());
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_host_only_secure_http_only_cookie_and_sign_out_kills_the_session() {
+    let app = spawn_app().await;
+    let reply = app
+        .call("/api/auth/sign_in", &format!("login={READY_USERNAME}&password={DEMO_PASSWORD}"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let cookie = reply.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-mhc_session="), "{cookie}");
+    for flag in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    assert!(token.len() >= 22, "at least 128 random bits");
+
+    let me = app.call("/api/auth/me", "", Some(&token)).await;
+    assert!(me.body.contains("Dara Dummett"), "{}", me.body);
+    let results = app.get("/results", Some(&token)).await;
+    assert_eq!(results.status, 200);
+    assert!(results.body.contains("Hemoglobin A1c"), "the results page renders on the server");
+
+    let out = app.call("/api/auth/sign_out", "", Some(&token)).await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert!(out.headers["clear-site-data"].to_str().unwrap().contains("\"cookies\""));
+    assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let me = app.call("/api/auth/me", "", Some(&token)).await;
+    assert_eq!(me.body, "null", "the old session is dead");
+    let after = app.call("/api/results/list", "", Some(&token)).await;
+    assert_eq!(after.status, 401);
+}
+
+#[tokio::test]
+async fn signed_out_page_loads_redirect_to_sign_in_without_health_data() {
+    let app = spawn_app().await;
+    for path in ["/home", "/results", "/messages"] {
+        let page = app.get(path, None).await;
+        assert_eq!(page.status, 302, "{path}: {}", page.body);
+        assert_eq!(page.headers["location"], "/signin");
+        assert!(!page.body.contains("Dara"));
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_account_get_the_same_status_and_body() {
+    let app = spawn_app().await;
+    let real = app
+        .call("/api/auth/sign_in", &format!("login={READY_USERNAME}&password=not-her-password"), None)
+        .await;
+    let unknown = app
+        .call("/api/auth/sign_in", "login=nobody.here&password=not-her-password", None)
+        .await;
+    assert_eq!(real.status, 401);
+    assert_eq!((real.status, &real.body), (unknown.status, &unknown.body));
+    assert!(real.body.contains("The username, email or password is not right"));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_never_a_5xx() {
+    let app = spawn_app().await;
+    let cases = [
+        ("/api/auth/sign_in", ""),
+        ("/api/auth/sign_in", "login=&password="),
+        ("/api/auth/sign_in", "login=%FF%FE&password=x"),
+        ("/api/activation/start", "first_name=&last_name=B&date_of_birth=1990-01-01&activation_code=x"),
+        ("/api/activation/start", "first_name=A&last_name=B&date_of_birth=31-12-1990&activation_code=ABCD-EFGH-JKMN"),
+        ("/api/activation/start", "first_name=A&last_name=B&date_of_birth=2999-01-01&activation_code=ABCD-EFGH-JKMN"),
+        ("/api/activation/account", "username=x"),
+        ("/api/activation/confirm", "code=12"),
+    ];
+    for (path, body) in cases {
+        let reply = app.call(path, body, None).await;
+        assert!((400..500).contains(&reply.status), "{path} {body:?}: {} {}", reply.status, reply.body);
+        assert!(!reply.body.to_lowercase().contains("sql"), "{}", reply.body);
+    }
+    let dob = app
+        .call("/api/activation/start", "first_name=A&last_name=B&date_of_birth=31-12-1990&activation_code=ABCD-EFGH-JKMN", None)
+        .await;
+    assert!(dob.body.contains("full date"), "the message says what to fix: {}", dob.body);
+}
+
+#[tokio::test]
+async fn a_plain_html_form_post_gets_a_redirect_not_an_error_status() {
+    let app = spawn_app().await;
+    let req = Request::post("/api/auth/sign_in")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .header("referer", "http://localhost:3000/signin")
+        .header("host", "localhost:3000")
+        .header("origin", "http://localhost:3000")
+        .body(Body::from("login=nobody&password=wrong-password"))
+        .unwrap();
+    let reply = app.send(req).await;
+    assert_eq!(reply.status, 302);
+    let location = reply.headers["location"].to_str().unwrap();
+    assert!(location.starts_with("http://localhost:3000/signin?"), "{location}");
+    assert!(!location.contains("wrong-password"), "no secrets in URLs: {location}");
+}
