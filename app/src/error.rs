@@ -1,8 +1,8 @@
 //! The error every server function returns: a status class and a message a person can act on.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The one sign-in failure message, for real and unknown accounts alike.

@@ -1,4 +1,5 @@
 //! The Leptos application: pages (routes/), components and server functions (api/).
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod components;
@@ -43,16 +44,44 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The sections of the portal that are not built yet: path, title, what they will hold.
 pub const UPCOMING: &[(&str, &str, &str)] = &[
     ("visits", "Visit summaries", "Summaries of your visits"),
-    ("medications", "Medications", "Your medication list and refill requests"),
+    (
+        "medications",
+        "Medications",
+        "Your medication list and refill requests",
+    ),
     ("allergies", "Allergies", "Your allergy list"),
     ("problems", "Problems", "Your problem list"),
-    ("immunizations", "Immunizations", "Your immunization record and its PDF download"),
-    ("messages", "Messages", "Secure messages with your care team"),
-    ("appointments", "Appointments", "Booking and managing appointments"),
-    ("sharing", "Downloads and sharing", "Downloads of your record and share links"),
+    (
+        "immunizations",
+        "Immunizations",
+        "Your immunization record and its PDF download",
+    ),
+    (
+        "messages",
+        "Messages",
+        "Secure messages with your care team",
+    ),
+    (
+        "appointments",
+        "Appointments",
+        "Booking and managing appointments",
+    ),
+    (
+        "sharing",
+        "Downloads and sharing",
+        "Downloads of your record and share links",
+    ),
     ("proxy", "Proxy access", "Access for caregivers"),
-    ("account", "Account and security", "Second factors, passkeys and your signed-in devices"),
-    ("activity", "Activity", "The log of who looked at your record"),
+    (
+        "account",
+        "Account and security",
+        "Second factors, passkeys and your signed-in devices",
+    ),
+    (
+        "activity",
+        "Activity",
+        "The log of who looked at your record",
+    ),
 ];
 
 #[component]
@@ -78,7 +107,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/home") view=Home ssr=SsrMode::Async />
                     <Route path=path!("/results") view=ResultsPage ssr=SsrMode::Async />
                     <Route path=path!("/results/:id") view=ResultPage ssr=SsrMode::Async />
-                    <Route path=path!("/:section") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/visits") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/medications") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/allergies") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/problems") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/immunizations") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/messages") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/appointments") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/sharing") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/proxy") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/activity") view=Placeholder ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

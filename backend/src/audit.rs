@@ -87,7 +87,12 @@ impl Entry {
 }
 
 /// Writes an entry, inside the caller's transaction when given one.
-pub async fn record(db: &impl ConnectionTrait, now: i64, meta: &RequestMeta, e: Entry) -> Result<()> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    now: i64,
+    meta: &RequestMeta,
+    e: Entry,
+) -> Result<()> {
     audit_event::ActiveModel {
         id: Set(new_id()),
         at: Set(now),
@@ -100,7 +105,10 @@ pub async fn record(db: &impl ConnectionTrait, now: i64, meta: &RequestMeta, e: 
         object_id: Set(e.object_id),
         outcome: Set(e.outcome.as_str().to_owned()),
         ip: Set(meta.ip.clone()),
-        user_agent: Set(meta.user_agent.as_ref().map(|u| u.chars().take(256).collect())),
+        user_agent: Set(meta
+            .user_agent
+            .as_ref()
+            .map(|u| u.chars().take(256).collect())),
         detail: Set(e.detail),
     }
     .insert(db)

@@ -13,7 +13,9 @@ pub fn random_token(bytes: usize) -> String {
 
 /// `n` random decimal digits.
 pub fn random_digits(n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + OsRng.gen_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + OsRng.gen_range(0..10u8)))
+        .collect()
 }
 
 /// A clinic activation code: 12 Crockford base32 characters (60 bits).

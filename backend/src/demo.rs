@@ -7,7 +7,9 @@ use crate::{Error, Portal, Result, new_id};
 use domain::account::{Email, Password, Username};
 use domain::person::NamePart;
 use domain::session::Role;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use std::path::Path;
 
 pub const CLINIC_NAME: &str = "Riverside Family Clinic";
@@ -140,7 +142,9 @@ pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
             .await?
             > 0;
         if !has_account {
-            let issued = portal.issue_activation_code(&p.id, "demo seed", &meta).await?;
+            let issued = portal
+                .issue_activation_code(&p.id, "demo seed", &meta)
+                .await?;
             activation_code = Some(issued.code.display());
         }
     }
@@ -149,6 +153,9 @@ pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
         activate_name,
         activate_dob,
         activation_code,
-        staff: STAFF.iter().map(|(u, _, _, r)| (u.to_string(), *r)).collect(),
+        staff: STAFF
+            .iter()
+            .map(|(u, _, _, r)| (u.to_string(), *r))
+            .collect(),
     })
 }

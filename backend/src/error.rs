@@ -46,4 +46,3 @@ impl From<domain::DomainError> for Error {
         Error::Invalid(e.0)
     }
 }
-

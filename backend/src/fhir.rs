@@ -6,8 +6,8 @@ use crate::storage::entity::{
 };
 use crate::{Error, Portal, Result, new_id};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +22,11 @@ pub struct ImportSummary {
 
 impl ImportSummary {
     fn add(&mut self, kind: &str, created: bool) {
-        let m = if created { &mut self.created } else { &mut self.updated };
+        let m = if created {
+            &mut self.created
+        } else {
+            &mut self.updated
+        };
         *m.entry(kind.to_owned()).or_default() += 1;
     }
     pub fn total(&self) -> u32 {
@@ -32,7 +36,12 @@ impl ImportSummary {
 
 impl std::fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut kinds: Vec<&String> = self.created.keys().chain(self.updated.keys()).chain(self.skipped.keys()).collect();
+        let mut kinds: Vec<&String> = self
+            .created
+            .keys()
+            .chain(self.updated.keys())
+            .chain(self.skipped.keys())
+            .collect();
         kinds.sort();
         kinds.dedup();
         for k in kinds {
@@ -146,16 +155,31 @@ impl Portal {
             summary: ImportSummary::default(),
         };
         for (i, e) in entries.iter().enumerate() {
-            let kind = s(e, &["resource", "resourceType"])
-                .ok_or_else(|| Error::Invalid(format!("entry {i}: resource.resourceType is missing")))?;
-            let id = logical_id(e).ok_or_else(|| Error::Invalid(format!("entry {i} ({kind}): no id or fullUrl")))?;
+            let kind = s(e, &["resource", "resourceType"]).ok_or_else(|| {
+                Error::Invalid(format!("entry {i}: resource.resourceType is missing"))
+            })?;
+            let id = logical_id(e)
+                .ok_or_else(|| Error::Invalid(format!("entry {i} ({kind}): no id or fullUrl")))?;
             if let Some(full) = s(e, &["fullUrl"]) {
-                cx.refs.insert(full.to_owned(), (kind.to_owned(), id.clone()));
+                cx.refs
+                    .insert(full.to_owned(), (kind.to_owned(), id.clone()));
             }
-            cx.refs.insert(format!("{kind}/{id}"), (kind.to_owned(), id));
+            cx.refs
+                .insert(format!("{kind}/{id}"), (kind.to_owned(), id));
         }
         // Patients first, then reports (so results link to them), then everything else.
-        for pass in [&["Patient"][..], &["DiagnosticReport"], &["Observation", "Encounter", "Condition", "AllergyIntolerance", "MedicationRequest", "Immunization"]] {
+        for pass in [
+            &["Patient"][..],
+            &["DiagnosticReport"],
+            &[
+                "Observation",
+                "Encounter",
+                "Condition",
+                "AllergyIntolerance",
+                "MedicationRequest",
+                "Immunization",
+            ],
+        ] {
             for e in entries {
                 let r = &e["resource"];
                 let kind = s(r, &["resourceType"]).unwrap_or_default();
@@ -178,7 +202,18 @@ impl Portal {
         }
         for e in entries {
             let kind = s(e, &["resource", "resourceType"]).unwrap_or_default();
-            if !["Patient", "DiagnosticReport", "Observation", "Encounter", "Condition", "AllergyIntolerance", "MedicationRequest", "Immunization"].contains(&kind) {
+            if ![
+                "Patient",
+                "DiagnosticReport",
+                "Observation",
+                "Encounter",
+                "Condition",
+                "AllergyIntolerance",
+                "MedicationRequest",
+                "Immunization",
+            ]
+            .contains(&kind)
+            {
                 *cx.summary.skipped.entry(kind.to_owned()).or_default() += 1;
             }
         }
@@ -189,10 +224,13 @@ impl Portal {
 }
 
 async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
-    let mrn = s(r, &["identifier", "0", "value"]).ok_or_else(|| bad("Patient", id, "identifier[0].value (MRN)"))?;
+    let mrn = s(r, &["identifier", "0", "value"])
+        .ok_or_else(|| bad("Patient", id, "identifier[0].value (MRN)"))?;
     let system = s(r, &["identifier", "0", "system"]).map(str::to_owned);
-    let family = s(r, &["name", "0", "family"]).ok_or_else(|| bad("Patient", id, "name[0].family"))?;
-    let given = s(r, &["name", "0", "given", "0"]).ok_or_else(|| bad("Patient", id, "name[0].given"))?;
+    let family =
+        s(r, &["name", "0", "family"]).ok_or_else(|| bad("Patient", id, "name[0].family"))?;
+    let given =
+        s(r, &["name", "0", "given", "0"]).ok_or_else(|| bad("Patient", id, "name[0].given"))?;
     let birth = s(r, &["birthDate"])
         .filter(|d| domain::person::parse_iso_date(d).is_some())
         .ok_or_else(|| bad("Patient", id, "birthDate"))?;
@@ -243,7 +281,12 @@ async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
 
 /// Resolves a subject/patient reference to a patient row: a reference inside this bundle,
 /// `Patient/<id>` of an earlier import, or a logical reference by identifier (MRN).
-async fn patient_of(cx: &Ctx<'_>, kind: &str, id: &str, reference: Option<&Value>) -> Result<String> {
+async fn patient_of(
+    cx: &Ctx<'_>,
+    kind: &str,
+    id: &str,
+    reference: Option<&Value>,
+) -> Result<String> {
     let reference = reference.ok_or_else(|| bad(kind, id, "subject/patient"))?;
     if let Some(r) = s(reference, &["reference"]) {
         if let Some((t, lid)) = cx.refs.get(r)
@@ -312,7 +355,9 @@ async fn import_report(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         code: Set(first_code(r.get("code"), Some("http://loinc.org"))),
         name: Set(name),
         category: Set(first_code(r.get("category").and_then(|c| c.get(0)), None)),
-        status: Set(s(r, &["status"]).ok_or_else(|| bad("DiagnosticReport", id, "status"))?.to_owned()),
+        status: Set(s(r, &["status"])
+            .ok_or_else(|| bad("DiagnosticReport", id, "status"))?
+            .to_owned()),
         effective_at: Set(s(r, &["effectiveDateTime"]).and_then(parse_instant)),
         issued_at: Set(issued),
         // Released when issued (the default release rule).
@@ -337,11 +382,16 @@ async fn import_report(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
 async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     let patient_id = patient_of(cx, "Observation", id, r.get("subject")).await?;
     let name = concept_text(r.get("code")).ok_or_else(|| bad("Observation", id, "code"))?;
-    let category = first_code(r.get("category").and_then(|c| c.get(0)), None).unwrap_or_else(|| "other".into());
+    let category = first_code(r.get("category").and_then(|c| c.get(0)), None)
+        .unwrap_or_else(|| "other".into());
     let (mut value_num, mut value_text, mut unit) = (
         num(r, &["valueQuantity", "value"]),
-        s(r, &["valueString"]).map(str::to_owned).or_else(|| concept_text(r.get("valueCodeableConcept"))),
-        s(r, &["valueQuantity", "unit"]).or_else(|| s(r, &["valueQuantity", "code"])).map(str::to_owned),
+        s(r, &["valueString"])
+            .map(str::to_owned)
+            .or_else(|| concept_text(r.get("valueCodeableConcept"))),
+        s(r, &["valueQuantity", "unit"])
+            .or_else(|| s(r, &["valueQuantity", "code"]))
+            .map(str::to_owned),
     );
     // Panels such as blood pressure carry their values in components.
     if value_num.is_none()
@@ -354,13 +404,17 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
             .collect();
         if !parts.is_empty() {
             value_text = Some(parts.join("/"));
-            unit = comps.first().and_then(|c| s(c, &["valueQuantity", "unit"])).map(str::to_owned);
+            unit = comps
+                .first()
+                .and_then(|c| s(c, &["valueQuantity", "unit"]))
+                .map(str::to_owned);
         }
     }
     if value_num.is_some() {
         value_text = None;
     }
-    if value_num.is_none() && value_text.is_none() && s(r, &["dataAbsentReason", "text"]).is_none() {
+    if value_num.is_none() && value_text.is_none() && s(r, &["dataAbsentReason", "text"]).is_none()
+    {
         value_num = None;
     }
     let range = r.get("referenceRange").and_then(|v| v.get(0));
@@ -380,8 +434,13 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
         ref_low: Set(range.and_then(|g| num(g, &["low", "value"]))),
         ref_high: Set(range.and_then(|g| num(g, &["high", "value"]))),
         ref_text: Set(range.and_then(|g| s(g, &["text"])).map(str::to_owned)),
-        interpretation: Set(first_code(r.get("interpretation").and_then(|c| c.get(0)), None)),
-        status: Set(s(r, &["status"]).ok_or_else(|| bad("Observation", id, "status"))?.to_owned()),
+        interpretation: Set(first_code(
+            r.get("interpretation").and_then(|c| c.get(0)),
+            None,
+        )),
+        status: Set(s(r, &["status"])
+            .ok_or_else(|| bad("Observation", id, "status"))?
+            .to_owned()),
         effective_at: Set(s(r, &["effectiveDateTime"])
             .or_else(|| s(r, &["effectivePeriod", "start"]))
             .or_else(|| s(r, &["effectiveInstant"]))
@@ -393,7 +452,9 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
 }
 
 async fn report_release(cx: &Ctx<'_>, report_id: Option<&str>) -> Result<Option<i64>> {
-    let Some(rid) = report_id else { return Ok(None) };
+    let Some(rid) = report_id else {
+        return Ok(None);
+    };
     Ok(diagnostic_report::Entity::find_by_id(rid.to_owned())
         .one(cx.txn)
         .await?
@@ -406,7 +467,9 @@ async fn import_encounter(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         id: Set(String::new()),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
-        status: Set(s(r, &["status"]).ok_or_else(|| bad("Encounter", id, "status"))?.to_owned()),
+        status: Set(s(r, &["status"])
+            .ok_or_else(|| bad("Encounter", id, "status"))?
+            .to_owned()),
         class_code: Set(s(r, &["class", "code"]).map(str::to_owned)),
         type_text: Set(concept_text(r.get("type").and_then(|t| t.get(0)))),
         reason: Set(concept_text(r.get("reasonCode").and_then(|t| t.get(0)))),
@@ -459,7 +522,9 @@ async fn import_medication(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> 
         name: Set(concept_text(r.get("medicationCodeableConcept"))
             .or_else(|| s(r, &["medicationReference", "display"]).map(str::to_owned))
             .ok_or_else(|| bad("MedicationRequest", id, "medicationCodeableConcept"))?),
-        status: Set(s(r, &["status"]).ok_or_else(|| bad("MedicationRequest", id, "status"))?.to_owned()),
+        status: Set(s(r, &["status"])
+            .ok_or_else(|| bad("MedicationRequest", id, "status"))?
+            .to_owned()),
         authored_on: Set(s(r, &["authoredOn"]).map(str::to_owned)),
         dosage: Set(s(r, &["dosageInstruction", "0", "text"]).map(str::to_owned)),
     };
@@ -471,15 +536,23 @@ async fn import_immunization(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()
     let patient_id = patient_of(cx, "Immunization", id, r.get("patient")).await?;
     let dose = num(r, &["doseQuantity", "value"]).map(|v| {
         let unit = s(r, &["doseQuantity", "unit"]).unwrap_or_default();
-        format!("{} {unit}", crate::records::format_number(v)).trim().to_owned()
+        format!("{} {unit}", crate::records::format_number(v))
+            .trim()
+            .to_owned()
     });
     let am = immunization::ActiveModel {
         id: Set(String::new()),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
-        cvx: Set(first_code(r.get("vaccineCode"), Some("http://hl7.org/fhir/sid/cvx"))),
-        name: Set(concept_text(r.get("vaccineCode")).ok_or_else(|| bad("Immunization", id, "vaccineCode"))?),
-        status: Set(s(r, &["status"]).ok_or_else(|| bad("Immunization", id, "status"))?.to_owned()),
+        cvx: Set(first_code(
+            r.get("vaccineCode"),
+            Some("http://hl7.org/fhir/sid/cvx"),
+        )),
+        name: Set(concept_text(r.get("vaccineCode"))
+            .ok_or_else(|| bad("Immunization", id, "vaccineCode"))?),
+        status: Set(s(r, &["status"])
+            .ok_or_else(|| bad("Immunization", id, "status"))?
+            .to_owned()),
         occurred: Set(s(r, &["occurrenceDateTime"]).map(str::to_owned)),
         lot: Set(s(r, &["lotNumber"]).map(str::to_owned)),
         dose: Set(dose),
@@ -488,4 +561,3 @@ async fn import_immunization(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()
     upsert!(cx, immunization, "Immunization", id, am);
     Ok(())
 }
-

@@ -40,7 +40,11 @@ fn range_text(o: &observation::Model) -> Option<String> {
     {
         return Some(t.clone());
     }
-    let unit = o.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+    let unit = o
+        .unit
+        .as_deref()
+        .map(|u| format!(" {u}"))
+        .unwrap_or_default();
     match (o.ref_low, o.ref_high) {
         (Some(l), Some(h)) => Some(format!("{}–{}{unit}", format_number(l), format_number(h))),
         (None, Some(h)) => Some(format!("≤ {}{unit}", format_number(h))),
@@ -102,13 +106,17 @@ impl Portal {
                 Some(r) => (r.id.clone(), r.name.clone(), r.issued_at),
                 None => (format!("single:{}", o.id), o.name.clone(), None),
             };
-            let view = days.entry(day).or_default().entry(key.clone()).or_insert_with(|| ReportView {
-                id: key,
-                name,
-                collected_at: to_rfc3339(at),
-                issued_at: issued.map(to_rfc3339),
-                rows: vec![],
-            });
+            let view = days
+                .entry(day)
+                .or_default()
+                .entry(key.clone())
+                .or_insert_with(|| ReportView {
+                    id: key,
+                    name,
+                    collected_at: to_rfc3339(at),
+                    issued_at: issued.map(to_rfc3339),
+                    rows: vec![],
+                });
             view.rows.push(row(o));
         }
         let out = days
@@ -120,7 +128,11 @@ impl Portal {
                     .unwrap_or_else(|| date.clone());
                 let mut reports: Vec<ReportView> = reports.into_values().collect();
                 reports.sort_by(|a, b| a.name.cmp(&b.name));
-                ResultDay { date, label, reports }
+                ResultDay {
+                    date,
+                    label,
+                    reports,
+                }
             })
             .collect();
         access
@@ -145,7 +157,11 @@ impl Portal {
             return Err(Error::NotFound);
         };
         let report = match &o.report_id {
-            Some(rid) => diagnostic_report::Entity::find_by_id(rid.clone()).one(&self.db).await?,
+            Some(rid) => {
+                diagnostic_report::Entity::find_by_id(rid.clone())
+                    .one(&self.db)
+                    .await?
+            }
             None => None,
         };
         let mut history = vec![];
@@ -161,7 +177,11 @@ impl Portal {
             history = earlier
                 .iter()
                 .map(|e| {
-                    let unit = e.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+                    let unit = e
+                        .unit
+                        .as_deref()
+                        .map(|u| format!(" {u}"))
+                        .unwrap_or_default();
                     (
                         format_long_date(to_datetime(e.effective_at.unwrap_or(0)).date()),
                         format!("{}{unit}", value_text(e)),

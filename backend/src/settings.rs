@@ -49,7 +49,7 @@ impl Default for Settings {
                 .map(|n| n.get())
                 .unwrap_or(2),
             hash_queue_wait: Duration::from_secs(5),
-            mail_from: "My Health Connection <no-reply@localhost>".into(),
+            mail_from: "My Health Connection <no-reply@portal.localhost>".into(),
             portal_name: "My Health Connection".into(),
         }
     }

@@ -8,7 +8,9 @@ use domain::account::{Email, LoginId, Username};
 use domain::person::NamePart;
 use domain::session::Role;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
 
 pub struct NewStaff<'a> {
     pub username: &'a str,
@@ -22,9 +24,16 @@ pub struct NewStaff<'a> {
 
 impl Portal {
     /// Creates a staff account (clinician, front desk or admin).
-    pub async fn create_staff(&self, n: NewStaff<'_>, by: &str, meta: &RequestMeta) -> Result<String> {
+    pub async fn create_staff(
+        &self,
+        n: NewStaff<'_>,
+        by: &str,
+        meta: &RequestMeta,
+    ) -> Result<String> {
         if !n.role.is_staff() {
-            return Err(Error::Invalid("Choose a staff role: clinician, front_desk or admin.".into()));
+            return Err(Error::Invalid(
+                "Choose a staff role: clinician, front_desk or admin.".into(),
+            ));
         }
         let username = Username::parse(n.username)?;
         let email = Email::parse(n.email)?;
@@ -32,10 +41,26 @@ impl Portal {
         let family = NamePart::parse(n.family_name, "last name")?;
         let pw = self.passwords.check_new(
             n.password,
-            &[given.as_str(), family.as_str(), username.as_str(), email.as_str()],
+            &[
+                given.as_str(),
+                family.as_str(),
+                username.as_str(),
+                email.as_str(),
+            ],
         )?;
-        self.insert_user(&username, &email, &given, &family, n.role, None, n.clinic_id, &pw, by, meta)
-            .await
+        self.insert_user(
+            &username,
+            &email,
+            &given,
+            &family,
+            n.role,
+            None,
+            n.clinic_id,
+            &pw,
+            by,
+            meta,
+        )
+        .await
     }
 
     /// Inserts an account with an already-checked password (staff creation and the demo seed).
@@ -67,7 +92,9 @@ impl Portal {
             .await?
             .is_some();
         if taken {
-            return Err(Error::Invalid("That username or email address is already in use.".into()));
+            return Err(Error::Invalid(
+                "That username or email address is already in use.".into(),
+            ));
         }
         user_account::ActiveModel {
             id: Set(id.clone()),
@@ -105,13 +132,21 @@ impl Portal {
     }
 
     /// Lifts a lock after staff checked the person's identity; clears the failure counters.
-    pub async fn unlock_account(&self, login: &str, by: &str, meta: &RequestMeta) -> Result<String> {
+    pub async fn unlock_account(
+        &self,
+        login: &str,
+        by: &str,
+        meta: &RequestMeta,
+    ) -> Result<String> {
         let login = LoginId::parse(login)?;
         let u = find_by_login(self, &login).await?.ok_or(Error::NotFound)?;
         let now = self.now();
         let txn = self.db.begin().await?;
         user_account::Entity::update_many()
-            .col_expr(user_account::Column::LockedAt, Expr::value(Option::<i64>::None))
+            .col_expr(
+                user_account::Column::LockedAt,
+                Expr::value(Option::<i64>::None),
+            )
             .col_expr(user_account::Column::FailedLogins, Expr::value(0))
             .col_expr(user_account::Column::UpdatedAt, Expr::value(now))
             .filter(user_account::Column::Id.eq(u.id.clone()))

@@ -35,7 +35,14 @@ async fn start(portal: &Portal, code: &str) -> backend::Result<String> {
 
 async fn choose(portal: &Portal, ticket: &str, password: &str) -> backend::Result<()> {
     portal
-        .choose_account(ticket, EMET_USERNAME, EMET_EMAIL, password, password, &meta())
+        .choose_account(
+            ticket,
+            EMET_USERNAME,
+            EMET_EMAIL,
+            password,
+            password,
+            &meta(),
+        )
         .await
 }
 
@@ -76,7 +83,10 @@ async fn a_patient_activates_an_account_and_is_signed_in() {
     assert_eq!(mail.recipient, EMET_EMAIL);
     assert_eq!(mail.subject, "Confirm your email for My Health Connection");
     let email_code = email_code_in(&mail.body).expect("a 6-digit code in the body");
-    assert!(mail.body.contains(&format!("Your confirmation code is {email_code}")));
+    assert!(
+        mail.body
+            .contains(&format!("Your confirmation code is {email_code}"))
+    );
 
     // Created, but not usable until the email is confirmed.
     let u = user_account::Entity::find()
@@ -99,7 +109,11 @@ async fn a_patient_activates_an_account_and_is_signed_in() {
         Principal::Patient { patient_id, .. } => assert_eq!(patient_id, emet.id),
         other => panic!("expected Emet signed in, got {other:?}"),
     }
-    let u = user_account::Entity::find_by_id(u.id).one(&portal.db).await.unwrap().unwrap();
+    let u = user_account::Entity::find_by_id(u.id)
+        .one(&portal.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(u.email_verified_at.is_some());
     // The ticket is finished, and the new password signs in.
     assert_eq!(portal.activation_step(&ticket).await, None);
@@ -110,7 +124,11 @@ async fn a_patient_activates_an_account_and_is_signed_in() {
 async fn activation_writes_its_audit_trail() {
     let (portal, _, code) = with_code().await;
     let emet = activate_with(&portal, &code).await;
-    for action in ["activation.verified", "account.created", "activation.completed"] {
+    for action in [
+        "activation.verified",
+        "account.created",
+        "activation.completed",
+    ] {
         let rows = audit_rows(&portal, action).await;
         let rows: Vec<_> = rows
             .iter()
@@ -125,7 +143,10 @@ async fn activation_writes_its_audit_trail() {
 async fn activate_with(portal: &Portal, code: &str) -> String {
     let ticket = at_email_step(portal, code).await;
     let email_code = latest_email_code(portal, EMET_EMAIL).await;
-    portal.confirm_email(&ticket, &email_code, &meta()).await.unwrap();
+    portal
+        .confirm_email(&ticket, &email_code, &meta())
+        .await
+        .unwrap();
     portal.patient_by_mrn(EMET_MRN).await.unwrap().id
 }
 
@@ -136,17 +157,41 @@ async fn every_mismatch_gets_the_same_answer() {
     // Wrong code.
     no_match(start(&portal, &other_code(&code)).await);
     // Wrong first name, wrong last name.
-    no_match(portal.start_activation("Emmet", "Stubfield", EMET_DOB, &code, &m).await);
-    no_match(portal.start_activation("Emet", "Stubfeld", EMET_DOB, &code, &m).await);
+    no_match(
+        portal
+            .start_activation("Emmet", "Stubfield", EMET_DOB, &code, &m)
+            .await,
+    );
+    no_match(
+        portal
+            .start_activation("Emet", "Stubfeld", EMET_DOB, &code, &m)
+            .await,
+    );
     // Wrong date of birth.
-    no_match(portal.start_activation("Emet", "Stubfield", "1964-06-14", &code, &m).await);
+    no_match(
+        portal
+            .start_activation("Emet", "Stubfield", "1964-06-14", &code, &m)
+            .await,
+    );
     // Someone the clinic does not know.
-    no_match(portal.start_activation("Nobody", "Known", "1990-01-01", &code, &m).await);
+    no_match(
+        portal
+            .start_activation("Nobody", "Known", "1990-01-01", &code, &m)
+            .await,
+    );
     // Someone else's details with Emet's code.
-    no_match(portal.start_activation("Dara", "Dummett", "1972-10-19", &code, &m).await);
+    no_match(
+        portal
+            .start_activation("Dara", "Dummett", "1972-10-19", &code, &m)
+            .await,
+    );
     let failed = audit_rows(&portal, "activation.failed").await;
     assert_eq!(failed.len(), 6);
-    assert!(failed.iter().all(|r| r.outcome == "failed" && r.patient_id.is_none()));
+    assert!(
+        failed
+            .iter()
+            .all(|r| r.outcome == "failed" && r.patient_id.is_none())
+    );
     // None of that used the code up.
     start(&portal, &code).await.unwrap();
 }
@@ -168,7 +213,10 @@ async fn an_activation_code_works_only_once() {
     let (portal, _, code) = with_code().await;
     activate_with(&portal, &code).await;
     no_match(start(&portal, &code).await);
-    let used = activation_code::Entity::find().all(&portal.db).await.unwrap();
+    let used = activation_code::Entity::find()
+        .all(&portal.db)
+        .await
+        .unwrap();
     assert!(used.iter().any(|c| c.used_at.is_some()));
 }
 
@@ -191,7 +239,11 @@ async fn two_tickets_for_one_code_create_only_one_account() {
             .await,
     );
     assert!(msg.contains("already been used"), "{msg}");
-    assert_eq!(count(&portal, user_account::Entity).await, 5, "3 staff, Dara and Emet");
+    assert_eq!(
+        count(&portal, user_account::Entity).await,
+        5,
+        "3 staff, Dara and Emet"
+    );
 }
 
 #[tokio::test]
@@ -229,7 +281,10 @@ async fn issuing_a_new_code_revokes_the_old_one() {
     assert_ne!(old, new);
     no_match(start(&portal, &old).await);
     start(&portal, &new).await.unwrap();
-    let codes = activation_code::Entity::find().all(&portal.db).await.unwrap();
+    let codes = activation_code::Entity::find()
+        .all(&portal.db)
+        .await
+        .unwrap();
     assert_eq!(codes.iter().filter(|c| c.revoked_at.is_none()).count(), 1);
 }
 
@@ -238,7 +293,11 @@ async fn a_patient_with_an_account_gets_no_new_code() {
     let (portal, _, code) = with_code().await;
     activate_with(&portal, &code).await;
     let p = portal.patient_by_mrn(EMET_MRN).await.unwrap();
-    let msg = invalid(portal.issue_activation_code(&p.id, "riley.frontdesk", &meta()).await);
+    let msg = invalid(
+        portal
+            .issue_activation_code(&p.id, "riley.frontdesk", &meta())
+            .await,
+    );
     assert!(msg.contains("already has an account"), "{msg}");
 }
 
@@ -246,7 +305,11 @@ async fn a_patient_with_an_account_gets_no_new_code() {
 async fn activation_codes_are_stored_only_as_hashes() {
     let (portal, _, code) = with_code().await;
     let plain = code.replace('-', "");
-    for c in activation_code::Entity::find().all(&portal.db).await.unwrap() {
+    for c in activation_code::Entity::find()
+        .all(&portal.db)
+        .await
+        .unwrap()
+    {
         assert!(!c.code_hash.contains(&plain) && !c.code_hash.contains(&code));
     }
 }
@@ -310,7 +373,14 @@ async fn a_taken_username_or_email_is_refused() {
     let ticket = start(&portal, &code).await.unwrap();
     let msg = invalid(
         portal
-            .choose_account(&ticket, "dara.dummett", EMET_EMAIL, EMET_PASSWORD, EMET_PASSWORD, &meta())
+            .choose_account(
+                &ticket,
+                "dara.dummett",
+                EMET_EMAIL,
+                EMET_PASSWORD,
+                EMET_PASSWORD,
+                &meta(),
+            )
             .await,
     );
     assert!(msg.contains("username is taken"), "{msg}");
@@ -338,7 +408,11 @@ async fn wrong_email_codes_are_counted_and_the_sixth_try_is_refused() {
     for i in 1..=5 {
         let msg = invalid(portal.confirm_email(&ticket, &wrong, &meta()).await);
         assert!(msg.contains("not right"), "{msg}");
-        let s = signup::Entity::find().one(&portal.db).await.unwrap().unwrap();
+        let s = signup::Entity::find()
+            .one(&portal.db)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(s.email_code_attempts, i);
     }
     let msg = invalid(portal.confirm_email(&ticket, &right, &meta()).await);
@@ -351,16 +425,26 @@ async fn a_new_email_code_replaces_the_old_one_and_resets_the_count() {
     let ticket = at_email_step(&portal, &code).await;
     let first = latest_email_code(&portal, EMET_EMAIL).await;
     for _ in 0..5 {
-        invalid(portal.confirm_email(&ticket, &other_digits(&first), &meta()).await);
+        invalid(
+            portal
+                .confirm_email(&ticket, &other_digits(&first), &meta())
+                .await,
+        );
     }
     portal.resend_email_code(&ticket).await.unwrap();
     let second = latest_email_code(&portal, EMET_EMAIL).await;
-    assert_eq!(backend::notify::outbox(&portal.db, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        backend::notify::outbox(&portal.db, 10).await.unwrap().len(),
+        2
+    );
     if second != first {
         let msg = invalid(portal.confirm_email(&ticket, &first, &meta()).await);
         assert!(msg.contains("not right"), "{msg}");
     }
-    portal.confirm_email(&ticket, &second, &meta()).await.unwrap();
+    portal
+        .confirm_email(&ticket, &second, &meta())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -374,7 +458,10 @@ async fn an_email_code_expires_after_ten_minutes() {
     portal.resend_email_code(&ticket).await.unwrap();
     let fresh = latest_email_code(&portal, EMET_EMAIL).await;
     clock.advance(10 * MINUTE - Duration::from_secs(1));
-    portal.confirm_email(&ticket, &fresh, &meta()).await.unwrap();
+    portal
+        .confirm_email(&ticket, &fresh, &meta())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -382,7 +469,10 @@ async fn an_email_code_works_once() {
     let (portal, _, code) = with_code().await;
     let ticket = at_email_step(&portal, &code).await;
     let right = latest_email_code(&portal, EMET_EMAIL).await;
-    portal.confirm_email(&ticket, &right, &meta()).await.unwrap();
+    portal
+        .confirm_email(&ticket, &right, &meta())
+        .await
+        .unwrap();
     let e = err(portal.confirm_email(&ticket, &right, &meta()).await);
     assert!(matches!(e, Error::Invalid(_)), "{e:?}");
 }

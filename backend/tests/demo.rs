@@ -2,10 +2,10 @@
 
 mod common;
 
+use backend::Principal;
 use backend::auth::activation::NO_MATCH;
 use backend::demo::{self, CLINIC_NAME, DEMO_PASSWORD, READY_USERNAME, STAFF};
 use backend::storage::entity::{clinic, observation, patient, user_account};
-use backend::Principal;
 use common::*;
 use domain::session::Role;
 use sea_orm::EntityTrait;
@@ -23,8 +23,14 @@ async fn a_first_start_seeds_the_clinic_staff_and_demo_patients() {
     let users = user_account::Entity::find().all(&portal.db).await.unwrap();
     assert_eq!(users.len(), 4);
     for (username, given, family, role) in STAFF {
-        let u = users.iter().find(|u| u.username == username).expect(username);
-        assert_eq!((u.given_name.as_str(), u.family_name.as_str()), (given, family));
+        let u = users
+            .iter()
+            .find(|u| u.username == username)
+            .expect(username);
+        assert_eq!(
+            (u.given_name.as_str(), u.family_name.as_str()),
+            (given, family)
+        );
         assert_eq!(u.role, role.as_str());
         assert!(role.is_staff());
         assert_eq!(u.patient_id, None);
@@ -81,7 +87,10 @@ async fn a_later_start_imports_nothing_again_and_issues_a_new_code() {
     assert_eq!(count(&portal, observation::Entity).await, observations);
     assert_eq!(count(&portal, user_account::Entity).await, users);
 
-    let (old, new) = (first.activation_code.unwrap(), second.activation_code.unwrap());
+    let (old, new) = (
+        first.activation_code.unwrap(),
+        second.activation_code.unwrap(),
+    );
     assert_ne!(old, new);
     let m = meta();
     let e = portal

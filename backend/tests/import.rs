@@ -2,11 +2,11 @@
 
 mod common;
 
+use backend::Portal;
 use backend::demo;
 use backend::storage::entity::{
     allergy, diagnostic_report, encounter, immunization, medication, observation, patient, problem,
 };
-use backend::Portal;
 use common::*;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
@@ -91,7 +91,10 @@ fn expected_counts() -> BTreeMap<&'static str, u64> {
 async fn actual_counts(portal: &Portal) -> BTreeMap<&'static str, u64> {
     BTreeMap::from([
         ("patient", count(portal, patient::Entity).await),
-        ("diagnostic_report", count(portal, diagnostic_report::Entity).await),
+        (
+            "diagnostic_report",
+            count(portal, diagnostic_report::Entity).await,
+        ),
         ("observation", count(portal, observation::Entity).await),
         ("encounter", count(portal, encounter::Entity).await),
         ("problem", count(portal, problem::Entity).await),
@@ -103,7 +106,9 @@ async fn actual_counts(portal: &Portal) -> BTreeMap<&'static str, u64> {
 
 async fn import_all(portal: &Portal) -> u32 {
     let clinic = demo::default_clinic(portal).await.unwrap();
-    demo::import_dir(portal, &clinic, fixtures_dir()).await.unwrap()
+    demo::import_dir(portal, &clinic, fixtures_dir())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -222,7 +227,10 @@ async fn results_are_linked_to_their_reports() {
         for (entry, r) in resources(&b) {
             if r["resourceType"] == "DiagnosticReport" {
                 for res in r["result"].as_array().unwrap() {
-                    let obs = res["reference"].as_str().unwrap().trim_start_matches("urn:uuid:");
+                    let obs = res["reference"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches("urn:uuid:");
                     report_of.insert(obs.to_owned(), logical_id(entry));
                 }
             }
@@ -273,7 +281,12 @@ async fn reference_ranges_and_interpretations_are_stored() {
                 "{}",
                 o.name
             );
-            assert_eq!(o.value_num, r["valueQuantity"]["value"].as_f64(), "{}", o.name);
+            assert_eq!(
+                o.value_num,
+                r["valueQuantity"]["value"].as_f64(),
+                "{}",
+                o.name
+            );
             if range.is_null() {
                 without_range += 1;
             } else {

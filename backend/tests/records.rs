@@ -111,7 +111,10 @@ async fn a_patient_opens_the_detail_of_her_own_result() {
     assert_eq!(d.flag, Flag::High);
     assert_eq!(d.collected, "15 September 2026");
     assert_eq!(d.released.as_deref(), Some("15 September 2026"));
-    assert_eq!(d.report_name.as_deref(), Some("Hemoglobin A1c/Hemoglobin.total in Blood"));
+    assert_eq!(
+        d.report_name.as_deref(),
+        Some("Hemoglobin A1c/Hemoglobin.total in Blood")
+    );
     assert_eq!(d.status, "final");
     assert!(d.history.is_empty());
 }
@@ -129,7 +132,9 @@ async fn another_patient_asking_for_her_result_gets_not_found_and_is_audited() {
     let e = err(portal.result_detail(&access, &dara_result.id).await);
     assert!(matches!(e, Error::NotFound), "{e:?}");
     // Exactly what a made-up id gets.
-    let e = err(portal.result_detail(&access, "0190f0f0-0000-7000-8000-000000000000").await);
+    let e = err(portal
+        .result_detail(&access, "0190f0f0-0000-7000-8000-000000000000")
+        .await);
     assert!(matches!(e, Error::NotFound), "{e:?}");
 
     let denied: Vec<_> = results_audit(&portal)

@@ -20,9 +20,7 @@ async fn is_patient(portal: &Portal, token: &str) -> bool {
 async fn session_row(portal: &Portal, token: &str) -> user_session::Model {
     use sea_orm::{ColumnTrait, QueryFilter};
     user_session::Entity::find()
-        .filter(
-            user_session::Column::TokenHash.eq(backend::crypto::sha256_hex(&[token])),
-        )
+        .filter(user_session::Column::TokenHash.eq(backend::crypto::sha256_hex(&[token])))
         .one(&portal.db)
         .await
         .unwrap()
@@ -37,8 +35,14 @@ async fn a_session_idle_for_fifteen_minutes_is_over() {
     clock.advance(15 * MINUTE - Duration::from_secs(1));
     assert!(is_patient(&portal, &s.token).await);
     clock.advance(15 * MINUTE + Duration::from_secs(1));
-    assert_eq!(portal.principal(Some(&s.token)).await.unwrap(), Principal::Anonymous);
-    assert_eq!(session_row(&portal, &s.token).await.end_reason.as_deref(), Some("idle"));
+    assert_eq!(
+        portal.principal(Some(&s.token)).await.unwrap(),
+        Principal::Anonymous
+    );
+    assert_eq!(
+        session_row(&portal, &s.token).await.end_reason.as_deref(),
+        Some("idle")
+    );
 }
 
 #[tokio::test]
@@ -47,7 +51,10 @@ async fn a_session_is_over_at_exactly_fifteen_idle_minutes() {
     seed(&portal).await;
     let s = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
     clock.advance(15 * MINUTE);
-    assert_eq!(portal.principal(Some(&s.token)).await.unwrap(), Principal::Anonymous);
+    assert_eq!(
+        portal.principal(Some(&s.token)).await.unwrap(),
+        Principal::Anonymous
+    );
 }
 
 #[tokio::test]
@@ -72,8 +79,14 @@ async fn a_session_ends_after_twelve_hours_even_with_activity() {
         assert!(is_patient(&portal, &s.token).await);
     }
     clock.advance(10 * MINUTE);
-    assert_eq!(portal.principal(Some(&s.token)).await.unwrap(), Principal::Anonymous);
-    assert_eq!(session_row(&portal, &s.token).await.end_reason.as_deref(), Some("expired"));
+    assert_eq!(
+        portal.principal(Some(&s.token)).await.unwrap(),
+        Principal::Anonymous
+    );
+    assert_eq!(
+        session_row(&portal, &s.token).await.end_reason.as_deref(),
+        Some("expired")
+    );
 }
 
 #[tokio::test]
@@ -82,7 +95,10 @@ async fn an_ended_session_stays_ended() {
     seed(&portal).await;
     let s = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
     clock.advance(HOUR);
-    assert_eq!(portal.principal(Some(&s.token)).await.unwrap(), Principal::Anonymous);
+    assert_eq!(
+        portal.principal(Some(&s.token)).await.unwrap(),
+        Principal::Anonymous
+    );
     // Going back in time (a clock correction) does not revive it.
     let earlier = Portal::new(
         portal.db.clone(),
@@ -90,7 +106,10 @@ async fn an_ended_session_stays_ended() {
         backend::Settings::for_tests(),
         portal.mailer.clone(),
     );
-    assert_eq!(earlier.principal(Some(&s.token)).await.unwrap(), Principal::Anonymous);
+    assert_eq!(
+        earlier.principal(Some(&s.token)).await.unwrap(),
+        Principal::Anonymous
+    );
 }
 
 #[tokio::test]
@@ -107,7 +126,10 @@ async fn a_suspended_users_session_is_dead() {
     let mut am: user_account::ActiveModel = u.clone().into();
     am.suspended_at = Set(Some(start_ms()));
     am.update(&portal.db).await.unwrap();
-    assert_eq!(portal.principal(Some(&s.token)).await.unwrap(), Principal::Anonymous);
+    assert_eq!(
+        portal.principal(Some(&s.token)).await.unwrap(),
+        Principal::Anonymous
+    );
     assert_eq!(
         session_row(&portal, &s.token).await.end_reason.as_deref(),
         Some("suspended")
@@ -116,7 +138,10 @@ async fn a_suspended_users_session_is_dead() {
     let mut am: user_account::ActiveModel = u.into();
     am.suspended_at = Set(None);
     am.update(&portal.db).await.unwrap();
-    assert_eq!(portal.principal(Some(&s.token)).await.unwrap(), Principal::Anonymous);
+    assert_eq!(
+        portal.principal(Some(&s.token)).await.unwrap(),
+        Principal::Anonymous
+    );
 }
 
 #[tokio::test]
@@ -127,12 +152,20 @@ async fn ending_all_sessions_ends_every_session_of_that_user_only() {
     let a = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
     let b = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
     clock.advance(MINUTE);
-    let ended = session::end_all(&portal.db, &a.user_id, "signed out everywhere", portal.now())
-        .await
-        .unwrap();
+    let ended = session::end_all(
+        &portal.db,
+        &a.user_id,
+        "signed out everywhere",
+        portal.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(ended, 2);
     for t in [&a.token, &b.token] {
-        assert_eq!(portal.principal(Some(t)).await.unwrap(), Principal::Anonymous);
+        assert_eq!(
+            portal.principal(Some(t)).await.unwrap(),
+            Principal::Anonymous
+        );
         let row = session_row(&portal, t).await;
         assert_eq!(row.end_reason.as_deref(), Some("signed out everywhere"));
         assert_eq!(row.ended_at, Some(start_ms() + 60_000));
@@ -151,7 +184,10 @@ async fn no_token_or_an_unknown_token_is_anonymous() {
     seed(&portal).await;
     assert_eq!(portal.principal(None).await.unwrap(), Principal::Anonymous);
     for t in ["", "not-a-token", &"x".repeat(500)] {
-        assert_eq!(portal.principal(Some(t)).await.unwrap(), Principal::Anonymous);
+        assert_eq!(
+            portal.principal(Some(t)).await.unwrap(),
+            Principal::Anonymous
+        );
     }
 }
 

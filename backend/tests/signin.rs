@@ -85,7 +85,12 @@ async fn after_three_failures_the_next_try_waits_until_the_clock_has_passed() {
     // Even the right password waits.
     let e = sign_in_error(&portal, READY_USERNAME, DEMO_PASSWORD, &meta()).await;
     assert!(
-        matches!(e, Error::Throttled { retry_after_secs: 1 }),
+        matches!(
+            e,
+            Error::Throttled {
+                retry_after_secs: 1
+            }
+        ),
         "{e:?}"
     );
     clock.advance(Duration::from_secs(1));
@@ -115,7 +120,11 @@ async fn the_wait_doubles_with_each_further_failure_up_to_the_maximum() {
 }
 
 /// Ten wrong passwords in a row, waiting out each delay in between.
-async fn fail_ten_times(portal: &backend::Portal, clock: &backend::TestClock, login: &str) -> Vec<Error> {
+async fn fail_ten_times(
+    portal: &backend::Portal,
+    clock: &backend::TestClock,
+    login: &str,
+) -> Vec<Error> {
     let mut errors = vec![];
     for _ in 0..10 {
         errors.push(sign_in_error(portal, login, "Not-The-Password-1", &meta()).await);
@@ -129,7 +138,12 @@ async fn ten_failures_in_a_row_lock_the_account_even_for_the_right_password() {
     let (portal, clock) = portal().await;
     seed(&portal).await;
     let errors = fail_ten_times(&portal, &clock, READY_USERNAME).await;
-    assert!(errors[..9].iter().all(|e| matches!(e, Error::InvalidCredentials)), "{errors:?}");
+    assert!(
+        errors[..9]
+            .iter()
+            .all(|e| matches!(e, Error::InvalidCredentials)),
+        "{errors:?}"
+    );
     assert!(matches!(errors[9], Error::Locked), "{errors:?}");
     clock.advance(Duration::from_secs(3600));
     let e = sign_in_error(&portal, READY_USERNAME, DEMO_PASSWORD, &meta()).await;
@@ -140,6 +154,34 @@ async fn ten_failures_in_a_row_lock_the_account_even_for_the_right_password() {
     let u = dara(&portal).await;
     assert!(u.locked_at.is_some());
     assert_eq!(u.failed_logins, 10);
+}
+
+#[tokio::test]
+async fn failures_by_username_and_by_email_count_together_towards_the_lock() {
+    let (portal, clock) = portal().await;
+    seed(&portal).await;
+    let mut errors = vec![];
+    for i in 0..10 {
+        let login = if i % 2 == 0 {
+            READY_USERNAME
+        } else {
+            "dara.dummett@example.org"
+        };
+        errors.push(sign_in_error(&portal, login, "Not-The-Password-1", &meta()).await);
+        clock.advance(Duration::from_secs(31));
+    }
+    assert!(
+        errors[..9]
+            .iter()
+            .all(|e| matches!(e, Error::InvalidCredentials)),
+        "{errors:?}"
+    );
+    assert!(matches!(errors[9], Error::Locked), "{errors:?}");
+    for login in [READY_USERNAME, "dara.dummett@example.org"] {
+        let e = sign_in_error(&portal, login, DEMO_PASSWORD, &meta()).await;
+        assert!(matches!(e, Error::Locked), "{e:?}");
+    }
+    assert_eq!(dara(&portal).await.failed_logins, 10);
 }
 
 #[tokio::test]
@@ -181,13 +223,25 @@ async fn too_many_failures_from_one_address_hold_back_other_accounts_from_it() {
     seed(&portal).await;
     let attacker = meta_from("198.51.100.9");
     for i in 0..5 {
-        let e = sign_in_error(&portal, &format!("guess{i}"), "Not-The-Password-1", &attacker).await;
+        let e = sign_in_error(
+            &portal,
+            &format!("guess{i}"),
+            "Not-The-Password-1",
+            &attacker,
+        )
+        .await;
         assert!(matches!(e, Error::InvalidCredentials), "{e:?}");
     }
     let e = sign_in_error(&portal, READY_USERNAME, DEMO_PASSWORD, &attacker).await;
     assert!(matches!(e, Error::Throttled { .. }), "{e:?}");
     // Somewhere else, the same account signs in.
-    sign_in_from(&portal, READY_USERNAME, DEMO_PASSWORD, &meta_from("192.0.2.44")).await;
+    sign_in_from(
+        &portal,
+        READY_USERNAME,
+        DEMO_PASSWORD,
+        &meta_from("192.0.2.44"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -269,7 +323,10 @@ async fn signing_out_ends_the_session() {
     let s = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
     let p = portal.principal(Some(&s.token)).await.unwrap();
     portal.sign_out(&p, &meta()).await.unwrap();
-    assert_eq!(portal.principal(Some(&s.token)).await.unwrap(), Principal::Anonymous);
+    assert_eq!(
+        portal.principal(Some(&s.token)).await.unwrap(),
+        Principal::Anonymous
+    );
     let row = user_session::Entity::find_by_id(p.session_id().unwrap().to_owned())
         .one(&portal.db)
         .await
@@ -298,7 +355,10 @@ async fn a_suspended_account_cannot_sign_in() {
     u.suspended_at = Set(Some(start_ms()));
     u.update(&portal.db).await.unwrap();
     let e = sign_in_error(&portal, READY_USERNAME, DEMO_PASSWORD, &meta()).await;
-    assert!(matches!(&e, Error::Invalid(m) if m.contains("suspended")), "{e:?}");
+    assert!(
+        matches!(&e, Error::Invalid(m) if m.contains("suspended")),
+        "{e:?}"
+    );
     assert_eq!(count(&portal, user_session::Entity).await, 0);
 }
 
@@ -331,7 +391,11 @@ async fn passwords_are_stored_as_argon2id_hashes() {
     let (portal, _) = portal().await;
     seed(&portal).await;
     for u in user_account::Entity::find().all(&portal.db).await.unwrap() {
-        assert!(u.password_hash.starts_with("$argon2id$v=19$"), "{}", u.password_hash);
+        assert!(
+            u.password_hash.starts_with("$argon2id$v=19$"),
+            "{}",
+            u.password_hash
+        );
         assert!(!u.password_hash.contains(DEMO_PASSWORD));
     }
 }

@@ -27,7 +27,9 @@ impl Username {
             ));
         }
         if !s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
-            return Err(DomainError::new("A username must start with a letter or a digit."));
+            return Err(DomainError::new(
+                "A username must start with a letter or a digit.",
+            ));
         }
         Ok(Self(s))
     }
@@ -174,7 +176,11 @@ impl ActivationCode {
     }
     /// Builds a code from 12 indexes into the alphabet (the generator lives server-side).
     pub fn from_indexes(ix: &[u8; ACTIVATION_CODE_LEN]) -> Self {
-        Self(ix.iter().map(|i| CROCKFORD[(*i & 31) as usize] as char).collect())
+        Self(
+            ix.iter()
+                .map(|i| CROCKFORD[(*i & 31) as usize] as char)
+                .collect(),
+        )
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -196,7 +202,10 @@ pub struct EmailCode(String);
 
 impl EmailCode {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let s: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let s: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         if s.len() != 6 || !s.chars().all(|c| c.is_ascii_digit()) {
             return Err(DomainError::new("Enter the 6-digit code from the email."));
         }
@@ -275,7 +284,10 @@ mod tests {
 
     #[test]
     fn usernames_are_lowercased_and_checked() {
-        assert_eq!(Username::parse(" Dara.Dummett ").unwrap().as_str(), "dara.dummett");
+        assert_eq!(
+            Username::parse(" Dara.Dummett ").unwrap().as_str(),
+            "dara.dummett"
+        );
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse(".dara").is_err());
         assert!(Username::parse("dara dummett").is_err());
@@ -284,8 +296,20 @@ mod tests {
 
     #[test]
     fn emails_need_a_dotted_domain() {
-        assert_eq!(Email::parse("Dara@Example.ORG").unwrap().as_str(), "Dara@example.org");
-        for bad in ["", "dara", "dara@", "@example.org", "dara@example", "da ra@example.org", "a@b..c", "<a>@b.co"] {
+        assert_eq!(
+            Email::parse("Dara@Example.ORG").unwrap().as_str(),
+            "Dara@example.org"
+        );
+        for bad in [
+            "",
+            "dara",
+            "dara@",
+            "@example.org",
+            "dara@example",
+            "da ra@example.org",
+            "a@b..c",
+            "<a>@b.co",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -317,7 +341,10 @@ mod tests {
         assert!(Password::new_password("éééééééééééé", &[]).is_ok());
         let err = Password::new_password("stubfield-is-my-name", &["Stubfield"]).unwrap_err();
         assert!(err.0.contains("must not contain"));
-        assert!(Password::new_password("quiet-otter-dara.dummett", &["dara.dummett@example.org"]).is_err());
+        assert!(
+            Password::new_password("quiet-otter-dara.dummett", &["dara.dummett@example.org"])
+                .is_err()
+        );
     }
 
     #[test]

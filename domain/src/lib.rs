@@ -21,5 +21,9 @@ impl DomainError {
 /// Trims, collapses inner whitespace runs to one space and NFC-normalises.
 pub fn tidy(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    s.split_whitespace().collect::<Vec<_>>().join(" ").nfc().collect()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .nfc()
+        .collect()
 }

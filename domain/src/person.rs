@@ -17,7 +17,9 @@ impl NamePart {
             return Err(DomainError::new(format!("Enter your {what}.")));
         }
         if s.chars().count() > 100 {
-            return Err(DomainError::new(format!("The {what} can be at most 100 characters.")));
+            return Err(DomainError::new(format!(
+                "The {what} can be at most 100 characters."
+            )));
         }
         if !s
             .chars()
@@ -71,7 +73,9 @@ impl DateOfBirth {
             DomainError::new("Enter the date of birth as a full date, for example 1980-04-23.")
         })?;
         if d > today {
-            return Err(DomainError::new("The date of birth cannot be in the future."));
+            return Err(DomainError::new(
+                "The date of birth cannot be in the future.",
+            ));
         }
         if d.year() < 1900 {
             return Err(DomainError::new("Check the year of the date of birth."));

@@ -58,7 +58,9 @@ fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
 
 impl Config {
     pub fn load() -> Result<Self, String> {
-        let path = env("PORTAL_CONFIG").map(PathBuf::from).unwrap_or_else(|| "portal.toml".into());
+        let path = env("PORTAL_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "portal.toml".into());
         let file: FileConfig = match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?,
             Err(_) => FileConfig::default(),
@@ -68,10 +70,11 @@ impl Config {
             .or(file.data_dir)
             .unwrap_or_else(|| "data".into());
         let explicit_db = env("DATABASE_URL").or(file.database_url);
-        let embedded = explicit_db.as_deref().is_none_or(|u| u.starts_with("sqlite:"));
-        let database_url = explicit_db.unwrap_or_else(|| {
-            format!("sqlite://{}/portal.db?mode=rwc", data_dir.display())
-        });
+        let embedded = explicit_db
+            .as_deref()
+            .is_none_or(|u| u.starts_with("sqlite:"));
+        let database_url = explicit_db
+            .unwrap_or_else(|| format!("sqlite://{}/portal.db?mode=rwc", data_dir.display()));
         let addr = parse_env("PORTAL_ADDR")?
             .or(parse_env("LEPTOS_SITE_ADDR")?)
             .or(file.addr)
@@ -85,7 +88,7 @@ impl Config {
             smtp_url: env("PORTAL_SMTP_URL").or(file.smtp_url).map(Into::into),
             mail_from: env("PORTAL_MAIL_FROM")
                 .or(file.mail_from)
-                .unwrap_or_else(|| "My Health Connection <no-reply@localhost>".into()),
+                .unwrap_or_else(|| "My Health Connection <no-reply@portal.localhost>".into()),
             demo: parse_env("PORTAL_DEMO")?.or(file.demo).unwrap_or(embedded),
             fixtures_dir: env("PORTAL_DEMO_FIXTURES")
                 .map(PathBuf::from)
@@ -118,6 +121,8 @@ impl Config {
 
     /// Whether the portal is served over https (HSTS is sent only then).
     pub fn https(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 }

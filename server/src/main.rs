@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mhc", version, about = "My Health Connection: a patient portal.")]
+#[command(
+    name = "mhc",
+    version,
+    about = "My Health Connection: a patient portal."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -126,17 +130,24 @@ async fn run(cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Import { files } => {
-            let clinic = demo::default_clinic(&portal).await.map_err(|e| e.to_string())?;
+            let clinic = demo::default_clinic(&portal)
+                .await
+                .map_err(|e| e.to_string())?;
             for f in files {
                 let started = std::time::Instant::now();
-                let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-                let json: serde_json::Value =
-                    serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", f.display()))?;
+                let text =
+                    std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+                let json: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| format!("{}: not JSON: {e}", f.display()))?;
                 let summary = portal
                     .import_bundle(&clinic, &json)
                     .await
                     .map_err(|e| format!("{}: rejected, nothing imported: {e}", f.display()))?;
-                println!("{} imported in {} ms:\n{summary}", f.display(), started.elapsed().as_millis());
+                println!(
+                    "{} imported in {} ms:\n{summary}",
+                    f.display(),
+                    started.elapsed().as_millis()
+                );
             }
             Ok(())
         }
@@ -158,7 +169,9 @@ async fn run(cmd: Command) -> Result<(), String> {
                 .read_to_string(&mut password)
                 .map_err(|e| format!("reading the password from standard input: {e}"))?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let clinic = demo::default_clinic(&portal).await.map_err(|e| e.to_string())?;
+            let clinic = demo::default_clinic(&portal)
+                .await
+                .map_err(|e| e.to_string())?;
             portal
                 .create_staff(
                     backend::staff::NewStaff {
@@ -181,12 +194,18 @@ async fn run(cmd: Command) -> Result<(), String> {
         Command::Patient {
             command: PatientCommand::ActivationCode { mrn },
         } => {
-            let p = portal.patient_by_mrn(&mrn).await.map_err(|_| format!("no patient with MRN {mrn}"))?;
+            let p = portal
+                .patient_by_mrn(&mrn)
+                .await
+                .map_err(|_| format!("no patient with MRN {mrn}"))?;
             let issued = portal
                 .issue_activation_code(&p.id, by, &meta)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("patient: {} {} (MRN {})", p.given_name, p.family_name, p.mrn);
+            println!(
+                "patient: {} {} (MRN {})",
+                p.given_name, p.family_name, p.mrn
+            );
             println!("activation code: {}", issued.code.display());
             println!("expires: {}", backend::clock::to_rfc3339(issued.expires_at));
             Ok(())
@@ -205,7 +224,9 @@ async fn run(cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Outbox { limit } => {
-            let rows = backend::notify::outbox(&portal.db, limit).await.map_err(|e| e.to_string())?;
+            let rows = backend::notify::outbox(&portal.db, limit)
+                .await
+                .map_err(|e| e.to_string())?;
             if rows.is_empty() {
                 println!("the outbox is empty");
             }
@@ -266,14 +287,23 @@ fn print_sign_ins(cfg: &Config, d: &demo::DemoSignIns) {
             println!("    first and last name  {}", d.activate_name);
             println!("    date of birth        {}", d.activate_dob);
             println!("    activation code      {code}");
-            println!("    The email code is printed by `mhc outbox` (or arrives by SMTP when PORTAL_SMTP_URL is set).");
+            println!(
+                "    The email code is printed by `mhc outbox` (or arrives by SMTP when PORTAL_SMTP_URL is set)."
+            );
         }
-        None => println!("  The second demo patient ({}) has already activated an account.", d.activate_name),
+        None => println!(
+            "  The second demo patient ({}) has already activated an account.",
+            d.activate_name
+        ),
     }
     println!();
     println!(
         "  Staff accounts (password as above; staff sign-in needs a second factor, coming with the staff console): {}",
-        d.staff.iter().map(|(u, r)| format!("{u} ({})", r.as_str())).collect::<Vec<_>>().join(", ")
+        d.staff
+            .iter()
+            .map(|(u, r)| format!("{u} ({})", r.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!();
 }

@@ -1,13 +1,13 @@
 //! The HTTP surface: router, security headers with a CSP nonce, CSRF checks, health probes.
 
 use app::{App, shell};
+use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use backend::Portal;
 use leptos::nonce::Nonce;
 use leptos::prelude::*;
@@ -50,14 +50,21 @@ pub fn router(state: WebState) -> Router {
                 move |req: Request| leptos_axum::handle_server_fns_with_context(ctx.clone(), req)
             }),
         )
-        .leptos_routes_with_context(&options, routes, ctx.clone(), move || shell(shell_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context(ctx, move |_| {
-            shell(fallback_options.clone())
-        }))
+        .leptos_routes_with_context(&options, routes, ctx.clone(), move || {
+            shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            ctx,
+            move |_| shell(fallback_options.clone()),
+        ))
         .with_state(options)
         .layer(middleware::from_fn(csrf))
-        .layer(middleware::from_fn(move |req, next| security_headers(https, req, next)))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(move |req, next| {
+            security_headers(https, req, next)
+        }))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(axum::Extension(Arc::new(state)))
 }
 
@@ -100,18 +107,26 @@ async fn csrf(req: Request, next: Next) -> Response {
         },
     };
     if cross {
-        return (StatusCode::FORBIDDEN, "Cross-site requests are not accepted.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-site requests are not accepted.",
+        )
+            .into_response();
     }
     next.run(req).await
 }
 
-/// Security headers on every response, and a fresh CSP nonce per request.
+/// Security headers on every response, and a fresh CSP nonce per request. The referrer is kept
+/// same-origin only: forms without JavaScript need it to come back with their errors.
 async fn security_headers(https: bool, mut req: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(nonce.clone());
     let is_static = {
         let p = req.uri().path();
-        p.starts_with("/pkg/") || p.ends_with(".svg") || p.ends_with(".png") || p == "/manifest.webmanifest"
+        p.starts_with("/pkg/")
+            || p.ends_with(".svg")
+            || p.ends_with(".png")
+            || p == "/manifest.webmanifest"
     };
     let mut res: Response<Body> = next.run(req).await;
     let policy = format!(
@@ -123,11 +138,23 @@ async fn security_headers(https: bool, mut req: Request, next: Next) -> Response
     if let Ok(v) = HeaderValue::from_str(&policy) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),

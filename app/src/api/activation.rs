@@ -15,7 +15,13 @@ pub async fn start_activation(
     ssr::run(Policy::Public, |c| async move {
         let ticket = c
             .portal
-            .start_activation(&first_name, &last_name, &date_of_birth, &activation_code, &c.meta)
+            .start_activation(
+                &first_name,
+                &last_name,
+                &date_of_birth,
+                &activation_code,
+                &c.meta,
+            )
             .await?;
         ssr::set_cookie(SIGNUP_COOKIE, &ticket, Some(1800));
         leptos_axum::redirect("/activate/account");
@@ -36,7 +42,14 @@ pub async fn choose_account(
     ssr::run(Policy::Public, |c| async move {
         let ticket = c.cookie(SIGNUP_COOKIE).unwrap_or_default();
         c.portal
-            .choose_account(&ticket, &username, &email, &password, &confirm_password, &c.meta)
+            .choose_account(
+                &ticket,
+                &username,
+                &email,
+                &password,
+                &confirm_password,
+                &c.meta,
+            )
             .await?;
         leptos_axum::redirect("/activate/confirm");
         Ok(())

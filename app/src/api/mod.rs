@@ -31,7 +31,10 @@ pub const POLICIES: &[(&str, Policy)] = &[
 ];
 
 pub fn policy_of(path: &str) -> Option<Policy> {
-    POLICIES.iter().find(|(p, _)| *p == path).map(|(_, pol)| *pol)
+    POLICIES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, pol)| *pol)
 }
 
 #[cfg(feature = "ssr")]
@@ -145,7 +148,9 @@ pub mod ssr {
             && !is_form_post(parts)
             && let Some(res) = use_context::<ResponseOptions>()
         {
-            res.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+            res.set_status(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
         }
         out
     }

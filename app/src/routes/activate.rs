@@ -1,6 +1,8 @@
 //! Activation: three pages, one per step.
 
-use crate::api::activation::{ChooseAccount, ConfirmEmail, ResendCode, StartActivation, activation_step};
+use crate::api::activation::{
+    ChooseAccount, ConfirmEmail, ResendCode, StartActivation, activation_step,
+};
 use crate::components::form::{Field, action_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -84,7 +86,9 @@ pub fn ActivateConfirm() -> impl IntoView {
     let resend = ServerAction::<ResendCode>::new();
     let step = Resource::new_blocking(|| (), |_| activation_step());
     let query = use_query_map();
-    let resent = move || query.with(|q| q.get("resent").is_some()) || resend.value().get().is_some_and(|r| r.is_ok());
+    let resent = move || {
+        query.with(|q| q.get("resent").is_some()) || resend.value().get().is_some_and(|r| r.is_ok())
+    };
     view! {
         <Title text="Confirm your email" />
         <main id="main" class="narrow">

@@ -7,7 +7,9 @@ use leptos_router::components::A;
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let first = use_context::<Me>().map(|m| m.first_name).unwrap_or_default();
+    let first = use_context::<Me>()
+        .map(|m| m.first_name)
+        .unwrap_or_default();
     view! {
         <Title text="Home" />
         <h1>{format!("Welcome, {first}")}</h1>

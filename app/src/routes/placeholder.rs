@@ -3,13 +3,14 @@
 use crate::UPCOMING;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::use_location;
 
 #[component]
 pub fn Placeholder() -> impl IntoView {
-    let params = use_params_map();
+    let location = use_location();
     move || {
-        let section = params.with(|p| p.get("section").unwrap_or_default());
+        let path = location.pathname.get();
+        let section = path.trim_start_matches('/');
         match UPCOMING.iter().find(|(path, _, _)| *path == section) {
             Some((_, title, what)) => view! {
                 <Title text=*title />

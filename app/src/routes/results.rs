@@ -11,7 +11,11 @@ use leptos_router::{
 };
 
 fn flag_cell(flag: Flag) -> impl IntoView {
-    let class = if flag.is_abnormal() { "flag abnormal" } else { "flag" };
+    let class = if flag.is_abnormal() {
+        "flag abnormal"
+    } else {
+        "flag"
+    };
     view! { <span class=class>{flag.label()}</span> }
 }
 
@@ -73,6 +77,7 @@ fn days_view(days: Vec<ResultDay>) -> AnyView {
                                 </div>
                             </div>
                         }
+                        .into_any()
                     }).collect_view()}
                 </section>
             }

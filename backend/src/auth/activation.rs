@@ -132,7 +132,9 @@ impl Portal {
             && c.used_at.is_none()
             && c.revoked_at.is_none()
             && now < c.expires_at
-            && let Some(p) = patient::Entity::find_by_id(c.patient_id.clone()).one(&self.db).await?
+            && let Some(p) = patient::Entity::find_by_id(c.patient_id.clone())
+                .one(&self.db)
+                .await?
         {
             let same_name = NamePart::parse(&p.given_name, "first name")
                 .is_ok_and(|n| n.match_key() == first.match_key())
@@ -209,7 +211,10 @@ impl Portal {
     /// Whether a ticket is live and which step it is at: `Some(false)` choose details,
     /// `Some(true)` confirm the email.
     pub async fn activation_step(&self, ticket: &str) -> Option<bool> {
-        self.live_signup(ticket).await.ok().map(|s| s.user_id.is_some())
+        self.live_signup(ticket)
+            .await
+            .ok()
+            .map(|s| s.user_id.is_some())
     }
 
     /// Step 2: username, email, password. Creates the account (email not yet confirmed),
@@ -240,7 +245,12 @@ impl Portal {
             .ok_or(Error::NotFound)?;
         let pw = self.passwords.check_new(
             password,
-            &[&p.given_name, &p.family_name, username.as_str(), email.as_str()],
+            &[
+                &p.given_name,
+                &p.family_name,
+                username.as_str(),
+                email.as_str(),
+            ],
         )?;
         // Only this sign-up's own code is refused: other passwords of 12 letters and digits
         // merely look like one.
@@ -260,7 +270,9 @@ impl Portal {
             .await?
             .is_some();
         if taken_name {
-            return Err(Error::Invalid("That username is taken. Choose another.".into()));
+            return Err(Error::Invalid(
+                "That username is taken. Choose another.".into(),
+            ));
         }
         let taken_email = user_account::Entity::find()
             .filter(user_account::Column::EmailKey.eq(email.key()))
@@ -320,7 +332,10 @@ impl Portal {
         })?;
         signup::Entity::update_many()
             .col_expr(signup::Column::UserId, Expr::value(user_id.clone()))
-            .col_expr(signup::Column::EmailCodeHash, Expr::value(email_code_hash(&s.id, &code)))
+            .col_expr(
+                signup::Column::EmailCodeHash,
+                Expr::value(email_code_hash(&s.id, &code)),
+            )
             .col_expr(
                 signup::Column::EmailCodeExpiresAt,
                 Expr::value(now + self.settings.email_code_ttl.as_millis() as i64),
@@ -361,10 +376,17 @@ impl Portal {
     }
 
     /// Step 3: the emailed code. Confirms the email, finishes activation and signs in.
-    pub async fn confirm_email(&self, ticket: &str, code: &str, meta: &RequestMeta) -> Result<Activated> {
+    pub async fn confirm_email(
+        &self,
+        ticket: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<Activated> {
         let s = self.live_signup(ticket).await?;
         let Some(user_id) = s.user_id.clone() else {
-            return Err(Error::Invalid("Choose your username and password first.".into()));
+            return Err(Error::Invalid(
+                "Choose your username and password first.".into(),
+            ));
         };
         let code = EmailCode::parse(code)?;
         let now = self.now();
@@ -408,7 +430,14 @@ impl Portal {
             .filter(user_account::Column::Id.eq(user_id.clone()))
             .exec(&txn)
             .await?;
-        let new = session::create(&txn, self, &user_id, meta.ip.as_deref(), meta.user_agent.as_deref()).await?;
+        let new = session::create(
+            &txn,
+            self,
+            &user_id,
+            meta.ip.as_deref(),
+            meta.user_agent.as_deref(),
+        )
+        .await?;
         for action in ["activation.completed", "signin.ok"] {
             audit::record(
                 &txn,
@@ -431,7 +460,9 @@ impl Portal {
     pub async fn resend_email_code(&self, ticket: &str) -> Result<()> {
         let s = self.live_signup(ticket).await?;
         let Some(user_id) = s.user_id.clone() else {
-            return Err(Error::Invalid("Choose your username and password first.".into()));
+            return Err(Error::Invalid(
+                "Choose your username and password first.".into(),
+            ));
         };
         let u = user_account::Entity::find_by_id(user_id)
             .one(&self.db)
@@ -440,7 +471,10 @@ impl Portal {
         let code = crypto::random_digits(6);
         let now = self.now();
         signup::Entity::update_many()
-            .col_expr(signup::Column::EmailCodeHash, Expr::value(email_code_hash(&s.id, &code)))
+            .col_expr(
+                signup::Column::EmailCodeHash,
+                Expr::value(email_code_hash(&s.id, &code)),
+            )
             .col_expr(
                 signup::Column::EmailCodeExpiresAt,
                 Expr::value(now + self.settings.email_code_ttl.as_millis() as i64),

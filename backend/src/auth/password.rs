@@ -82,7 +82,9 @@ impl PasswordService {
         let dummy = match self.dummy.get() {
             Some(d) => d.clone(),
             None => {
-                let d = self.hash(&Password::for_sign_in("dummy password never used")?).await?;
+                let d = self
+                    .hash(&Password::for_sign_in("dummy password never used")?)
+                    .await?;
                 self.dummy.get_or_init(|| d).clone()
             }
         };
@@ -139,7 +141,10 @@ fn common_passwords() -> &'static HashSet<String> {
         flate2::read::GzDecoder::new(gz)
             .read_to_string(&mut text)
             .expect("the shipped password list decompresses");
-        text.lines().map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()).collect()
+        text.lines()
+            .map(|l| l.trim().to_lowercase())
+            .filter(|l| !l.is_empty())
+            .collect()
     })
 }
 
@@ -188,7 +193,10 @@ mod tests {
             argon2_m_kib: 128,
             ..Settings::for_tests()
         });
-        assert_eq!(strong.verify(&pw, Some(&h)).await.unwrap(), Verified::YesRehash);
+        assert_eq!(
+            strong.verify(&pw, Some(&h)).await.unwrap(),
+            Verified::YesRehash
+        );
     }
 
     #[test]
@@ -197,7 +205,11 @@ mod tests {
         let err = svc().check_new("password1234", &[]).unwrap_err();
         assert!(err.to_string().contains("too common"), "{err}");
         assert!(svc().check_new("aaaaaaaaaaaa", &[]).is_err());
-        assert!(svc().check_new("Quiet-Otter-Meadow-1964x", &["Emet", "Stubfield"]).is_ok());
+        assert!(
+            svc()
+                .check_new("Quiet-Otter-Meadow-1964x", &["Emet", "Stubfield"])
+                .is_ok()
+        );
     }
 
     #[tokio::test]

@@ -63,7 +63,10 @@ pub async fn resolve(
     else {
         return Err(Error::Unauthenticated);
     };
-    let Some(u) = user_account::Entity::find_by_id(s.user_id.clone()).one(db).await? else {
+    let Some(u) = user_account::Entity::find_by_id(s.user_id.clone())
+        .one(db)
+        .await?
+    else {
         return Err(Error::Unauthenticated);
     };
     if s.ended_at.is_some() {
@@ -91,7 +94,12 @@ pub async fn resolve(
     Ok((s, u))
 }
 
-pub async fn end(db: &impl ConnectionTrait, session_id: &str, reason: &str, now: i64) -> Result<()> {
+pub async fn end(
+    db: &impl ConnectionTrait,
+    session_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
     user_session::Entity::update_many()
         .col_expr(user_session::Column::EndedAt, Expr::value(now))
         .col_expr(user_session::Column::EndReason, Expr::value(reason))
@@ -103,7 +111,12 @@ pub async fn end(db: &impl ConnectionTrait, session_id: &str, reason: &str, now:
 }
 
 /// Ends every live session of a user (suspension, password reset, "sign out everywhere").
-pub async fn end_all(db: &impl ConnectionTrait, user_id: &str, reason: &str, now: i64) -> Result<u64> {
+pub async fn end_all(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<u64> {
     let r = user_session::Entity::update_many()
         .col_expr(user_session::Column::EndedAt, Expr::value(now))
         .col_expr(user_session::Column::EndReason, Expr::value(reason))

@@ -24,7 +24,10 @@ pub enum Blocked {
     StaffNeedsSecondFactor,
 }
 
-pub async fn find_by_login(portal: &Portal, login: &LoginId) -> Result<Option<user_account::Model>> {
+pub async fn find_by_login(
+    portal: &Portal,
+    login: &LoginId,
+) -> Result<Option<user_account::Model>> {
     let col = if login.is_email() {
         user_account::Column::EmailKey
     } else {
@@ -51,8 +54,14 @@ impl Portal {
         let now = self.now();
         let ip_bucket = meta.ip.as_deref().map(throttle::ip_bucket);
         if let Some(b) = &ip_bucket {
-            throttle::check_window(&self.db, b, now, s.ip_window.as_millis() as i64, s.ip_failure_limit)
-                .await?;
+            throttle::check_window(
+                &self.db,
+                b,
+                now,
+                s.ip_window.as_millis() as i64,
+                s.ip_failure_limit,
+            )
+            .await?;
         }
         let bucket = throttle::login_bucket(login.as_str());
         throttle::check_backoff(&self.db, s, &bucket, now).await?;
@@ -65,18 +74,29 @@ impl Portal {
 
         if verified == Verified::No {
             let txn = self.db.begin().await?;
-            let failures = throttle::record_failure(&txn, &bucket, now, Some(s.lockout_threshold)).await?;
+            let failures =
+                throttle::record_failure(&txn, &bucket, now, Some(s.lockout_threshold)).await?;
             if let Some(b) = &ip_bucket {
                 throttle::record_failure(&txn, b, now, None).await?;
             }
+            // An account counts its failures whichever of its names (username or email) was
+            // typed, so switching between them does not buy extra tries.
+            let failures = match &user {
+                Some(u) => Ord::max(failures, u.failed_logins.max(0) as u32 + 1),
+                None => failures,
+            };
             let locked = failures >= s.lockout_threshold;
             if let Some(u) = &user {
-                let mut upd = user_account::Entity::update_many()
-                    .col_expr(user_account::Column::FailedLogins, Expr::value(failures as i32));
+                let mut upd = user_account::Entity::update_many().col_expr(
+                    user_account::Column::FailedLogins,
+                    Expr::value(failures as i32),
+                );
                 if locked && u.locked_at.is_none() {
                     upd = upd.col_expr(user_account::Column::LockedAt, Expr::value(now));
                 }
-                upd.filter(user_account::Column::Id.eq(u.id.clone())).exec(&txn).await?;
+                upd.filter(user_account::Column::Id.eq(u.id.clone()))
+                    .exec(&txn)
+                    .await?;
             }
             let mut e = Entry::new("signin.failed", Outcome::Failed).detail(if locked {
                 "wrong password; locked"
@@ -89,11 +109,13 @@ impl Portal {
             };
             audit::record(&txn, now, meta, e).await?;
             txn.commit().await?;
-            return Err(if locked || user.as_ref().is_some_and(|u| u.locked_at.is_some()) {
-                Error::Locked
-            } else {
-                Error::InvalidCredentials
-            });
+            return Err(
+                if locked || user.as_ref().is_some_and(|u| u.locked_at.is_some()) {
+                    Error::Locked
+                } else {
+                    Error::InvalidCredentials
+                },
+            );
         }
         let user = user.ok_or_else(|| Error::Unexpected("verified without an account".into()))?;
         let deny = |detail: &'static str| {
@@ -112,7 +134,8 @@ impl Portal {
                 "This account is suspended. Contact your clinic to restore access.".into(),
             ));
         }
-        let role = Role::parse(&user.role).ok_or_else(|| Error::Unexpected("unknown role".into()))?;
+        let role =
+            Role::parse(&user.role).ok_or_else(|| Error::Unexpected("unknown role".into()))?;
         if role.is_staff() {
             audit::record(&self.db, now, meta, deny("staff need a second factor")).await?;
             return Ok(Err(Blocked::StaffNeedsSecondFactor));
@@ -135,8 +158,17 @@ impl Portal {
             let new_hash = self.passwords.hash(&password).await?;
             upd = upd.col_expr(user_account::Column::PasswordHash, Expr::value(new_hash));
         }
-        upd.filter(user_account::Column::Id.eq(user.id.clone())).exec(&txn).await?;
-        let new = session::create(&txn, self, &user.id, meta.ip.as_deref(), meta.user_agent.as_deref()).await?;
+        upd.filter(user_account::Column::Id.eq(user.id.clone()))
+            .exec(&txn)
+            .await?;
+        let new = session::create(
+            &txn,
+            self,
+            &user.id,
+            meta.ip.as_deref(),
+            meta.user_agent.as_deref(),
+        )
+        .await?;
         audit::record(
             &txn,
             now,

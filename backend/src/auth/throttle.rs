@@ -67,13 +67,18 @@ pub async fn record_failure(
     Entity::insert(row)
         .on_conflict(
             OnConflict::column(Column::Bucket)
-                .value(Column::Failures, Expr::col((Entity, Column::Failures)).add(1))
+                .value(
+                    Column::Failures,
+                    Expr::col((Entity, Column::Failures)).add(1),
+                )
                 .value(Column::LastFailureAt, now)
                 .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
-    let row = get(db, bucket).await?.ok_or_else(|| Error::Unexpected("throttle row vanished".into()))?;
+    let row = get(db, bucket)
+        .await?
+        .ok_or_else(|| Error::Unexpected("throttle row vanished".into()))?;
     let failures = row.failures as u32;
     if let Some(limit) = lock_at
         && failures >= limit
@@ -116,4 +121,3 @@ pub async fn clear(db: &impl ConnectionTrait, bucket: &str) -> Result<()> {
     Entity::delete_by_id(bucket.to_owned()).exec(db).await?;
     Ok(())
 }
-

@@ -17,7 +17,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         // One connection for an in-memory database: each connection would see its own.
-        opts.max_connections(if memory { 1 } else { 8 }).min_connections(1);
+        opts.max_connections(if memory { 1 } else { 8 })
+            .min_connections(1);
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)

@@ -52,7 +52,10 @@ pub async fn portal_with(settings: Settings) -> (Portal, Arc<TestClock>) {
         clock: clock.clone(),
         _database: database,
     });
-    let mailer = Arc::new(backend::notify::OutboxMailer::new(db.clone(), shared.clone()));
+    let mailer = Arc::new(backend::notify::OutboxMailer::new(
+        db.clone(),
+        shared.clone(),
+    ));
     (Portal::new(db, shared, settings, mailer), clock)
 }
 
@@ -155,7 +158,10 @@ impl Drop for DropDatabase {
         match done {
             Ok(Ok(())) => {}
             Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
-            Err(_) => eprintln!("could not drop test database {}: the thread panicked", self.name),
+            Err(_) => eprintln!(
+                "could not drop test database {}: the thread panicked",
+                self.name
+            ),
         }
     }
 }
@@ -167,7 +173,9 @@ pub fn fixtures_dir() -> &'static Path {
 
 /// The default clinic, the fixture patients, the demo staff and Dara's account.
 pub async fn seed(portal: &Portal) -> DemoSignIns {
-    demo::seed(portal, fixtures_dir()).await.expect("seed the demo")
+    demo::seed(portal, fixtures_dir())
+        .await
+        .expect("seed the demo")
 }
 
 /// Where a request came from, as the web layer would pass it.
@@ -217,7 +225,12 @@ pub async fn sign_in_from(
 }
 
 /// The error of a sign-in that must fail.
-pub async fn sign_in_error(portal: &Portal, login: &str, password: &str, meta: &RequestMeta) -> Error {
+pub async fn sign_in_error(
+    portal: &Portal,
+    login: &str,
+    password: &str,
+    meta: &RequestMeta,
+) -> Error {
     match portal.sign_in(login, password, meta).await {
         Ok(Ok(_)) => panic!("sign-in succeeded but should have failed"),
         Ok(Err(blocked)) => panic!("sign-in blocked ({blocked:?}) but should have failed"),
@@ -262,13 +275,22 @@ pub struct Activated {
 }
 
 pub async fn activate_emet(portal: &Portal) -> Activated {
-    let p = portal.patient_by_mrn(EMET_MRN).await.expect("Emet is imported");
+    let p = portal
+        .patient_by_mrn(EMET_MRN)
+        .await
+        .expect("Emet is imported");
     let issued = portal
         .issue_activation_code(&p.id, "front desk", &meta())
         .await
         .expect("issue a code");
     let ticket = portal
-        .start_activation("Emet", "Stubfield", EMET_DOB, &issued.code.display(), &meta())
+        .start_activation(
+            "Emet",
+            "Stubfield",
+            EMET_DOB,
+            &issued.code.display(),
+            &meta(),
+        )
         .await
         .expect("start activation");
     portal

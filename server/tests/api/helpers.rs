@@ -70,15 +70,24 @@ impl TestApp {
             .header("host", "localhost:3000")
             .header("origin", "http://localhost:3000");
         if let Some(token) = session {
-            req = req.header("cookie", format!("{}={token}", backend::auth::session::COOKIE));
+            req = req.header(
+                "cookie",
+                format!("{}={token}", backend::auth::session::COOKIE),
+            );
         }
-        self.send(req.body(Body::from(form.to_owned())).unwrap()).await
+        self.send(req.body(Body::from(form.to_owned())).unwrap())
+            .await
     }
 
     pub async fn get(&self, path: &str, session: Option<&str>) -> Reply {
-        let mut req = Request::get(path).header("host", "localhost:3000");
+        let mut req = Request::get(path)
+            .header("host", "localhost:3000")
+            .header("accept", "text/html,application/xhtml+xml");
         if let Some(token) = session {
-            req = req.header("cookie", format!("{}={token}", backend::auth::session::COOKIE));
+            req = req.header(
+                "cookie",
+                format!("{}={token}", backend::auth::session::COOKIE),
+            );
         }
         self.send(req.body(Body::empty()).unwrap()).await
     }
@@ -114,7 +123,13 @@ impl TestApp {
             .code;
         let ticket = self
             .portal
-            .start_activation(&p.given_name, &p.family_name, &p.birth_date, code.as_str(), &meta)
+            .start_activation(
+                &p.given_name,
+                &p.family_name,
+                &p.birth_date,
+                code.as_str(),
+                &meta,
+            )
             .await
             .unwrap();
         self.portal
@@ -137,7 +152,10 @@ impl TestApp {
             .chars()
             .take(6)
             .collect::<String>();
-        self.portal.confirm_email(&ticket, &code, &meta).await.unwrap();
+        self.portal
+            .confirm_email(&ticket, &code, &meta)
+            .await
+            .unwrap();
         username.to_owned()
     }
 

@@ -34,8 +34,13 @@ fn sample(path: &str, a_result: &str) -> Option<String> {
     Some(match path {
         "/api/auth/sign_in" => "login=nobody&password=wrong-password-123".into(),
         "/api/auth/sign_out" | "/api/auth/me" => String::new(),
-        "/api/activation/start" => "first_name=A&last_name=B&date_of_birth=1990-01-01&activation_code=ABCD-EFGH-JKMN".into(),
-        "/api/activation/account" => "username=someone&email=a%40example.org&password=x&confirm_password=x".into(),
+        "/api/activation/start" => {
+            "first_name=A&last_name=B&date_of_birth=1990-01-01&activation_code=ABCD-EFGH-JKMN"
+                .into()
+        }
+        "/api/activation/account" => {
+            "username=someone&email=a%40example.org&password=x&confirm_password=x".into()
+        }
         "/api/activation/confirm" => "code=123456".into(),
         "/api/activation/resend" | "/api/activation/step" => String::new(),
         "/api/results/list" => String::new(),
@@ -89,7 +94,10 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
     let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m.to_string()))
         .collect();
-    assert!(registered.len() >= POLICIES.len(), "registered: {registered:?}");
+    assert!(
+        registered.len() >= POLICIES.len(),
+        "registered: {registered:?}"
+    );
     for (path, _) in POLICIES {
         assert!(
             registered.iter().any(|(p, _)| p == path),
@@ -99,8 +107,9 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
     let mut checked = 0;
     for (path, method) in &registered {
         assert_eq!(method, "POST", "{path}: every server function is POST-only");
-        let policy = policy_of(path)
-            .unwrap_or_else(|| panic!("{path} has no entry in app::api::POLICIES: declare who may call it"));
+        let policy = policy_of(path).unwrap_or_else(|| {
+            panic!("{path} has no entry in app::api::POLICIES: declare who may call it")
+        });
         let body = sample(path, &a_result)
             .unwrap_or_else(|| panic!("{path} has no sample request in the access-matrix test"));
         for who in EVERYONE {
@@ -114,7 +123,11 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
                 reply.body
             );
             if who == Who::PatientB && targets_a_record(path) {
-                assert!(!reply.body.contains("Sodium") && !reply.body.contains("Hemoglobin"), "{}", reply.body);
+                assert!(
+                    !reply.body.contains("Sodium") && !reply.body.contains("Hemoglobin"),
+                    "{}",
+                    reply.body
+                );
             }
             checked += 1;
         }
@@ -129,10 +142,14 @@ async fn patient_b_asking_for_patient_a_result_gets_404_and_the_attempt_is_audit
     app.activate(ACTIVATE_MRN, "emet.stubfield").await;
     let a_result = app.a_result_of(READY_MRN).await;
     let b = app.session_for("emet.stubfield").await;
-    let reply = app.call("/api/results/get", &format!("id={a_result}"), Some(&b)).await;
+    let reply = app
+        .call("/api/results/get", &format!("id={a_result}"), Some(&b))
+        .await;
     assert_eq!(reply.status, 404, "{}", reply.body);
     let a = app.session_for(READY_USERNAME).await;
-    let reply = app.call("/api/results/get", &format!("id={a_result}"), Some(&a)).await;
+    let reply = app
+        .call("/api/results/get", &format!("id={a_result}"), Some(&a))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let denied = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("record.view"))

