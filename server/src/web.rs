@@ -43,13 +43,6 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route(
-            "/api/{*fn_name}",
-            axum::routing::post({
-                let ctx = ctx.clone();
-                move |req: Request| leptos_axum::handle_server_fns_with_context(ctx.clone(), req)
-            }),
-        )
         .leptos_routes_with_context(&options, routes, ctx.clone(), move || {
             shell(shell_options.clone())
         })
@@ -58,6 +51,7 @@ pub fn router(state: WebState) -> Router {
             move |_| shell(fallback_options.clone()),
         ))
         .with_state(options)
+        .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(csrf))
         .layer(middleware::from_fn(move |req, next| {
             security_headers(https, req, next)
@@ -66,6 +60,25 @@ pub fn router(state: WebState) -> Router {
             panic_response,
         ))
         .layer(axum::Extension(Arc::new(state)))
+}
+
+/// Server-function errors raised before the function body runs (arguments that do not
+/// deserialize) come out of the framework as 500; the error itself knows its real status.
+async fn server_fn_status(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !api || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 async fn readyz(axum::Extension(state): axum::Extension<Arc<WebState>>) -> Response {

@@ -280,3 +280,22 @@ async fn signing_in_again_replaces_the_session_the_browser_had() {
             .contains("Dara")
     );
 }
+
+#[tokio::test]
+async fn an_idle_session_ends_after_fifteen_minutes_and_activity_keeps_it_alive() {
+    let app = spawn_app().await;
+    let token = app.session_for(READY_USERNAME).await;
+    for _ in 0..3 {
+        app.clock.advance(std::time::Duration::from_secs(10 * 60));
+        assert_eq!(
+            app.call("/api/results/list", "", Some(&token)).await.status,
+            200
+        );
+    }
+    app.clock.advance(std::time::Duration::from_secs(15 * 60));
+    assert_eq!(
+        app.call("/api/results/list", "", Some(&token)).await.status,
+        401
+    );
+    assert_eq!(app.get("/results", Some(&token)).await.status, 302);
+}
