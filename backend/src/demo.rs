@@ -59,6 +59,24 @@ async fn meta_get(portal: &Portal, name: &str) -> Result<Option<String>> {
         .map(|m| m.value))
 }
 
+async fn meta_set(portal: &Portal, name: &str) -> Result<()> {
+    portal_meta::ActiveModel {
+        name: Set(name.into()),
+        value: Set(portal.now().to_string()),
+    }
+    .insert(&portal.db)
+    .await?;
+    Ok(())
+}
+
+async fn user_exists(portal: &Portal, username: &str) -> Result<bool> {
+    Ok(user_account::Entity::find()
+        .filter(user_account::Column::Username.eq(username))
+        .count(&portal.db)
+        .await?
+        > 0)
+}
+
 /// Imports every `*.json` bundle in `dir` (sorted by name; immunizations after patients).
 pub async fn import_dir(portal: &Portal, clinic_id: &str, dir: &Path) -> Result<u32> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -86,12 +104,22 @@ pub async fn import_dir(portal: &Portal, clinic_id: &str, dir: &Path) -> Result<
 /// activation code for the demo patient who has not activated yet, so it can be printed.
 pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
     let meta = RequestMeta::default();
-    let first_start = clinic::Entity::find().count(&portal.db).await? == 0;
-    if first_start {
+    let empty = clinic::Entity::find().count(&portal.db).await? == 0;
+    // A seed interrupted half-way (it spans several transactions) resumes on the next start;
+    // every step below is idempotent.
+    let interrupted = meta_get(portal, "demo_seeding").await?.is_some()
+        && meta_get(portal, "demo_seeded").await?.is_none();
+    if empty || interrupted {
+        if !interrupted {
+            meta_set(portal, "demo_seeding").await?;
+        }
         let clinic_id = default_clinic(portal).await?;
         import_dir(portal, &clinic_id, fixtures).await?;
         let pw = Password::for_sign_in(DEMO_PASSWORD)?;
         for (username, given, family, role) in STAFF {
+            if user_exists(portal, username).await? {
+                continue;
+            }
             portal
                 .insert_user(
                     &Username::parse(username)?,
@@ -107,27 +135,24 @@ pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
                 )
                 .await?;
         }
-        let ready = portal.patient_by_mrn(READY_MRN).await?;
-        portal
-            .insert_user(
-                &Username::parse(READY_USERNAME)?,
-                &Email::parse("dara.dummett@example.org")?,
-                &NamePart::parse(&ready.given_name, "first name")?,
-                &NamePart::parse(&ready.family_name, "last name")?,
-                Role::Patient,
-                Some(ready.id),
-                Some(clinic_id),
-                &pw,
-                "demo seed",
-                &meta,
-            )
-            .await?;
-        portal_meta::ActiveModel {
-            name: Set("demo_seeded".into()),
-            value: Set(portal.now().to_string()),
+        if !user_exists(portal, READY_USERNAME).await? {
+            let ready = portal.patient_by_mrn(READY_MRN).await?;
+            portal
+                .insert_user(
+                    &Username::parse(READY_USERNAME)?,
+                    &Email::parse("dara.dummett@example.org")?,
+                    &NamePart::parse(&ready.given_name, "first name")?,
+                    &NamePart::parse(&ready.family_name, "last name")?,
+                    Role::Patient,
+                    Some(ready.id),
+                    Some(clinic_id),
+                    &pw,
+                    "demo seed",
+                    &meta,
+                )
+                .await?;
         }
-        .insert(&portal.db)
-        .await?;
+        meta_set(portal, "demo_seeded").await?;
     }
     let demo = meta_get(portal, "demo_seeded").await?.is_some();
     let p = portal.patient_by_mrn(ACTIVATE_MRN).await;

@@ -327,6 +327,13 @@ macro_rules! upsert {
         let mut am = $am;
         let row_id = match existing {
             Some(e) => {
+                // The same FHIR id under another patient is a conflict, never a move.
+                if am.patient_id.as_ref() != &e.patient_id {
+                    return Err(Error::Invalid(format!(
+                        "{}/{}: this id already belongs to another patient's record",
+                        $kind, $id
+                    )));
+                }
                 am.id = Set(e.id.clone());
                 am.update($cx.txn).await?;
                 $cx.summary.add($kind, false);

@@ -147,6 +147,7 @@ impl Portal {
         let now = self.now();
         let o = observation::Entity::find_by_id(id.to_owned())
             .filter(observation::Column::PatientId.eq(access.patient_id()))
+            .filter(observation::Column::Category.eq(LAB))
             .filter(released(now))
             .one(&self.db)
             .await?;
@@ -169,6 +170,7 @@ impl Portal {
             let earlier = observation::Entity::find()
                 .filter(observation::Column::PatientId.eq(access.patient_id()))
                 .filter(observation::Column::Code.eq(code.clone()))
+                .filter(observation::Column::Category.eq(LAB))
                 .filter(observation::Column::Id.ne(o.id.clone()))
                 .filter(released(now))
                 .order_by_desc(observation::Column::EffectiveAt)

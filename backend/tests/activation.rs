@@ -420,11 +420,11 @@ async fn wrong_email_codes_are_counted_and_the_sixth_try_is_refused() {
 }
 
 #[tokio::test]
-async fn a_new_email_code_replaces_the_old_one_and_resets_the_count() {
+async fn a_new_email_code_replaces_the_old_one_but_keeps_the_count_of_wrong_tries() {
     let (portal, _, code) = with_code().await;
     let ticket = at_email_step(&portal, &code).await;
     let first = latest_email_code(&portal, EMET_EMAIL).await;
-    for _ in 0..5 {
+    for _ in 0..4 {
         invalid(
             portal
                 .confirm_email(&ticket, &other_digits(&first), &meta())
@@ -437,14 +437,34 @@ async fn a_new_email_code_replaces_the_old_one_and_resets_the_count() {
         backend::notify::outbox(&portal.db, 10).await.unwrap().len(),
         2
     );
-    if second != first {
-        let msg = invalid(portal.confirm_email(&ticket, &first, &meta()).await);
-        assert!(msg.contains("not right"), "{msg}");
+    // One wrong try is left, across the resend.
+    let msg = invalid(
+        portal
+            .confirm_email(&ticket, &other_digits(&second), &meta())
+            .await,
+    );
+    assert!(msg.contains("not right"), "{msg}");
+    let msg = invalid(portal.confirm_email(&ticket, &second, &meta()).await);
+    assert!(msg.contains("Too many wrong codes"), "{msg}");
+    let msg = invalid(portal.resend_email_code(&ticket).await);
+    assert!(msg.contains("Too many wrong codes"), "{msg}");
+}
+
+#[tokio::test]
+async fn new_email_codes_are_limited_to_three_an_hour() {
+    let (portal, clock, code) = with_code().await;
+    let ticket = at_email_step(&portal, &code).await;
+    for _ in 0..3 {
+        portal.resend_email_code(&ticket).await.unwrap();
     }
-    portal
-        .confirm_email(&ticket, &second, &meta())
-        .await
-        .unwrap();
+    assert!(matches!(
+        err(portal.resend_email_code(&ticket).await),
+        Error::Throttled { .. }
+    ));
+    clock.advance(Duration::from_secs(3600));
+    // The sign-up itself lasts 30 minutes: after an hour it has expired.
+    let msg = invalid(portal.resend_email_code(&ticket).await);
+    assert!(msg.contains("expired"), "{msg}");
 }
 
 #[tokio::test]

@@ -121,3 +121,35 @@ async fn the_default_clinic_is_created_once() {
     assert_eq!(a, b);
     assert_eq!(count(&portal, clinic::Entity).await, 1);
 }
+
+#[tokio::test]
+async fn a_seed_interrupted_half_way_is_completed_on_the_next_start() {
+    use backend::storage::entity::portal_meta;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ModelTrait};
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    let users = count(&portal, user_account::Entity).await;
+    // Simulate a start that stopped after the import: no accounts, no "seeded" mark.
+    user_account::Entity::delete_many()
+        .exec(&portal.db)
+        .await
+        .unwrap();
+    portal_meta::Entity::find_by_id("demo_seeded".to_owned())
+        .one(&portal.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .delete(&portal.db)
+        .await
+        .unwrap();
+    let _ = portal_meta::ActiveModel {
+        name: Set("unrelated".into()),
+        value: Set("x".into()),
+    }
+    .insert(&portal.db)
+    .await
+    .unwrap();
+    seed(&portal).await;
+    assert_eq!(count(&portal, user_account::Entity).await, users);
+    assert_eq!(count(&portal, patient::Entity).await, 3);
+}

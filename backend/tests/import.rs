@@ -318,3 +318,43 @@ async fn immunizations_find_their_patient_by_medical_record_number() {
         assert_eq!(rows.len(), n, "{mrn}");
     }
 }
+
+#[tokio::test]
+async fn a_resource_id_of_another_patient_is_refused_not_moved() {
+    let (portal, _) = portal().await;
+    import_all(&portal).await;
+    let dara = load("dara-dummett-type2-diabetes.json");
+    let emet = load("emet-stubfield-hypertension.json");
+    // One of Dara's observations, re-sent as if it were Emet's.
+    let (entry, _) = resources(&dara)
+        .find(|(_, r)| r["resourceType"] == "Observation")
+        .unwrap();
+    let stolen_id = logical_id(entry);
+    let (emet_patient, _) = resources(&emet)
+        .find(|(_, r)| r["resourceType"] == "Patient")
+        .unwrap();
+    let mut obs = entry["resource"].clone();
+    obs["id"] = Value::String(stolen_id.clone());
+    obs["subject"] = serde_json::json!({ "reference": emet_patient["fullUrl"] });
+    let bundle = serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [emet_patient.clone(), { "fullUrl": "urn:uuid:x", "resource": obs }]
+    });
+    let clinic = demo::default_clinic(&portal).await.unwrap();
+    let before = actual_counts(&portal).await;
+    let msg = invalid(portal.import_bundle(&clinic, &bundle).await);
+    assert!(
+        msg.contains(&stolen_id) && msg.contains("another patient"),
+        "{msg}"
+    );
+    assert_eq!(actual_counts(&portal).await, before);
+    let row = observation::Entity::find()
+        .filter(observation::Column::FhirId.eq(stolen_id))
+        .one(&portal.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let dara_row = portal.patient_by_mrn("BC909B9D").await.unwrap();
+    assert_eq!(row.patient_id, dara_row.id, "the observation stays Dara's");
+}

@@ -251,6 +251,11 @@ async fn serve(cfg: Config, portal: backend::Portal) -> Result<(), String> {
             .map_err(|e| format!("demo data: {e}"))?;
         print_sign_ins(&cfg, &d);
     }
+    portal
+        .passwords
+        .warm_up()
+        .await
+        .map_err(|e| e.to_string())?;
     let options = server::leptos_options(&cfg);
     let app = router(WebState {
         portal,

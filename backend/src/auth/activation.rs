@@ -17,6 +17,12 @@ pub const SIGNUP_COOKIE: &str = "__Host-mhc_signup";
 
 /// The one answer to every mismatch, so nobody learns which detail was wrong or whether
 /// the person exists.
+/// Wrong confirmation codes allowed per sign-up, across resends.
+pub const MAX_EMAIL_CODE_ATTEMPTS: i32 = 5;
+const MAX_RESENDS_PER_HOUR: u32 = 3;
+const TOO_MANY_CODES: &str =
+    "Too many wrong codes. Sign in with your username and password to get a new code.";
+
 pub const NO_MATCH: &str = "We could not match those details to an activation code. Check the letter from your clinic and try again.";
 
 pub struct IssuedCode {
@@ -295,6 +301,7 @@ impl Portal {
             .filter(activation_code::Column::Id.eq(s.activation_code_id.clone()))
             .filter(activation_code::Column::UsedAt.is_null())
             .filter(activation_code::Column::RevokedAt.is_null())
+            .filter(activation_code::Column::ExpiresAt.gt(now))
             .exec(&txn)
             .await?;
         if used.rows_affected != 1 {
@@ -390,10 +397,8 @@ impl Portal {
         };
         let code = EmailCode::parse(code)?;
         let now = self.now();
-        if s.email_code_attempts >= 5 {
-            return Err(Error::Invalid(
-                "Too many wrong codes. Use “Send a new code” and try again.".into(),
-            ));
+        if s.email_code_attempts >= MAX_EMAIL_CODE_ATTEMPTS {
+            return Err(Error::Invalid(TOO_MANY_CODES.into()));
         }
         let expired = s.email_code_expires_at.is_none_or(|t| now >= t);
         let right = s
@@ -464,12 +469,20 @@ impl Portal {
                 "Choose your username and password first.".into(),
             ));
         };
+        if s.email_code_attempts >= MAX_EMAIL_CODE_ATTEMPTS {
+            return Err(Error::Invalid(TOO_MANY_CODES.into()));
+        }
+        let now = self.now();
+        // A new code keeps the count of wrong tries, and only a few are sent per hour:
+        // resending must not become a way to guess without limit or to flood a mailbox.
+        let bucket = format!("email-code-resend:{}", s.id);
+        throttle::check_window(&self.db, &bucket, now, 3_600_000, MAX_RESENDS_PER_HOUR).await?;
+        throttle::record_failure(&self.db, &bucket, now, None).await?;
         let u = user_account::Entity::find_by_id(user_id)
             .one(&self.db)
             .await?
             .ok_or(Error::NotFound)?;
         let code = crypto::random_digits(6);
-        let now = self.now();
         signup::Entity::update_many()
             .col_expr(
                 signup::Column::EmailCodeHash,
@@ -479,7 +492,6 @@ impl Portal {
                 signup::Column::EmailCodeExpiresAt,
                 Expr::value(now + self.settings.email_code_ttl.as_millis() as i64),
             )
-            .col_expr(signup::Column::EmailCodeAttempts, Expr::value(0))
             .filter(signup::Column::Id.eq(s.id))
             .exec(&self.db)
             .await?;

@@ -77,6 +77,12 @@ impl PasswordService {
         .await?
     }
 
+    /// Computes the dummy hash ahead of the first sign-in, so that one costs no extra hash.
+    pub async fn warm_up(&self) -> Result<()> {
+        let p = Password::for_sign_in("warm-up password never used")?;
+        self.verify(&p, None).await.map(|_| ())
+    }
+
     /// Verifies `password` against `stored`, or against a dummy hash when there is no account.
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Result<Verified> {
         let dummy = match self.dummy.get() {
