@@ -39,11 +39,6 @@ e2e-deps:
 e2e: e2e-deps
 	cd end2end && npx playwright test
 
-# Prints the size of the shipped wasm, raw and compressed.
+# The size of the shipped wasm, held to a budget (brotli).
 wasm-size:
-	@f=target/site/pkg/mhc.wasm; \
-	  printf 'wasm: %s bytes raw, %s gzip, %s brotli\n' "$$(stat -c %s $$f)" \
-	  "$$(gzip -9c $$f | wc -c)" "$$(node -e 'const z=require("zlib");process.stdout.write(String(z.brotliCompressSync(require("fs").readFileSync(process.argv[1])).length))' $$f)"
-
-clean-data:
-	rm -rf data
+	node scripts/wasm-budget.mjs target/site/pkg/mhc.wasm

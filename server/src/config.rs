@@ -56,6 +56,17 @@ fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
     }
 }
 
+fn parse_bool_env(name: &str) -> Result<Option<bool>, String> {
+    match env(name).map(|v| v.to_lowercase()) {
+        None => Ok(None),
+        Some(v) => match v.as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" => Ok(Some(false)),
+            _ => Err(format!("{name} must be true or false, not {v:?}")),
+        },
+    }
+}
+
 impl Config {
     pub fn load() -> Result<Self, String> {
         let path = env("PORTAL_CONFIG")
@@ -89,7 +100,7 @@ impl Config {
             mail_from: env("PORTAL_MAIL_FROM")
                 .or(file.mail_from)
                 .unwrap_or_else(|| "My Health Connection <no-reply@portal.localhost>".into()),
-            demo: parse_env("PORTAL_DEMO")?.or(file.demo).unwrap_or(embedded),
+            demo: parse_bool_env("PORTAL_DEMO")?.or(file.demo).unwrap_or(embedded),
             fixtures_dir: env("PORTAL_DEMO_FIXTURES")
                 .map(PathBuf::from)
                 .or(file.fixtures_dir)

@@ -1,0 +1,16 @@
+// Prints the size of the shipped wasm (raw, gzip, brotli) and fails when brotli exceeds the budget.
+import { readFileSync } from 'node:fs';
+import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
+
+const file = process.argv[2] ?? 'target/site/pkg/mhc.wasm';
+// The budget: what a phone downloads before the page becomes interactive.
+const BROTLI_BUDGET = 320_000;
+
+const raw = readFileSync(file);
+const gz = gzipSync(raw, { level: 9 }).length;
+const br = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+console.log(`wasm ${file}: ${raw.length} bytes raw, ${gz} gzip, ${br} brotli (budget ${BROTLI_BUDGET} brotli)`);
+if (br > BROTLI_BUDGET) {
+  console.error(`the wasm is over its size budget by ${br - BROTLI_BUDGET} bytes`);
+  process.exit(1);
+}
