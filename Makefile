@@ -18,7 +18,7 @@ build: tools
 	cargo leptos build --release
 
 run: build
-	./target/release/mhc serve
+	PORTAL_DEMO=1 ./target/release/mhc serve
 
 test: export MHC_NEED_BROWSER = 1
 test: tools fmt-check build lint unit e2e wasm-size

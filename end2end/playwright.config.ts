@@ -61,6 +61,7 @@ export default defineConfig({
       cwd: '..',
       env: {
         PORTAL_DATA_DIR: 'end2end/.data',
+        PORTAL_DEMO: '1',
         PORTAL_SMTP_URL: 'smtp://127.0.0.1:2525',
         RUST_LOG: 'info',
       },

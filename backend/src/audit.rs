@@ -11,6 +11,11 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+/// The client's address as the web layer determined it (behind trusted proxies, from
+/// `X-Forwarded-For`), carried in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,

@@ -426,6 +426,17 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
     }
     let range = r.get("referenceRange").and_then(|v| v.get(0));
     let report_id = cx.report_of.get(id).cloned();
+    if let Some(rid) = &report_id {
+        let same_patient = diagnostic_report::Entity::find_by_id(rid.clone())
+            .one(cx.txn)
+            .await?
+            .is_some_and(|r| r.patient_id == patient_id);
+        if !same_patient {
+            return Err(Error::Invalid(format!(
+                "Observation/{id}: its report belongs to another patient"
+            )));
+        }
+    }
     let issued = s(r, &["issued"]).and_then(parse_instant);
     let am = observation::ActiveModel {
         id: Set(String::new()),

@@ -160,6 +160,7 @@ impl Portal {
         let report = match &o.report_id {
             Some(rid) => {
                 diagnostic_report::Entity::find_by_id(rid.clone())
+                    .filter(diagnostic_report::Column::PatientId.eq(access.patient_id()))
                     .one(&self.db)
                     .await?
             }

@@ -170,13 +170,14 @@ async fn failures_by_username_and_by_email_count_together_towards_the_lock() {
         errors.push(sign_in_error(&portal, login, "Not-The-Password-1", &meta()).await);
         clock.advance(Duration::from_secs(31));
     }
+    // The answers follow each name's own count (so they do not tie the names together)…
     assert!(
-        errors[..9]
+        errors
             .iter()
             .all(|e| matches!(e, Error::InvalidCredentials)),
         "{errors:?}"
     );
-    assert!(matches!(errors[9], Error::Locked), "{errors:?}");
+    // …but the account has locked after ten failures in all.
     for login in [READY_USERNAME, "dara.dummett@example.org"] {
         let e = sign_in_error(&portal, login, DEMO_PASSWORD, &meta()).await;
         assert!(matches!(e, Error::Locked), "{e:?}");
@@ -423,4 +424,66 @@ async fn a_hash_made_under_a_weaker_policy_is_replaced_at_sign_in() {
     // The new hash still takes the same password, and a later sign-in leaves it alone.
     sign_in(&stricter, READY_USERNAME, DEMO_PASSWORD).await;
     assert_eq!(dara(&portal).await.password_hash, after);
+}
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_no_more_tries_than_one_at_a_time() {
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let portal = portal.clone();
+        tasks.push(tokio::spawn(async move {
+            portal
+                .sign_in(READY_USERNAME, &format!("wrong-guess-number-{i}"), &meta())
+                .await
+        }));
+    }
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(Error::InvalidCredentials) => checked += 1,
+            Err(Error::Throttled { .. }) => {}
+            other => panic!("unexpected: {:?}", other.map(|_| ())),
+        }
+    }
+    // Only the free tries were checked; everything else waited its turn.
+    assert!((1..=3).contains(&checked), "{checked} guesses were checked");
+}
+
+#[tokio::test]
+async fn a_locked_name_answers_locked_but_another_name_of_the_account_says_nothing() {
+    let (portal, clock) = portal().await;
+    seed(&portal).await;
+    for i in 0..10 {
+        clock.advance(Duration::from_secs(60));
+        let _ = portal
+            .sign_in(READY_USERNAME, &format!("wrong-{i}-password"), &meta())
+            .await;
+    }
+    assert!(matches!(
+        portal.sign_in(READY_USERNAME, DEMO_PASSWORD, &meta()).await,
+        Err(Error::Locked)
+    ));
+    clock.advance(Duration::from_secs(60));
+    // A wrong password under the email address gets the ordinary answer: no link between
+    // the two names is revealed to someone who does not know the password.
+    assert!(matches!(
+        portal
+            .sign_in(
+                "dara.dummett@example.org",
+                "another-wrong-password",
+                &meta()
+            )
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+    // The account itself is locked, whichever name is used with the right password.
+    clock.advance(Duration::from_secs(60));
+    assert!(matches!(
+        portal
+            .sign_in("dara.dummett@example.org", DEMO_PASSWORD, &meta())
+            .await,
+        Err(Error::Locked)
+    ));
 }

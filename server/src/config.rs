@@ -22,6 +22,7 @@ pub struct Config {
     pub idle_timeout_minutes: u64,
     pub absolute_timeout_hours: u64,
     pub lockout_threshold: u32,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The keys `portal.toml` may set (all optional).
@@ -40,6 +41,7 @@ struct FileConfig {
     idle_timeout_minutes: Option<u64>,
     absolute_timeout_hours: Option<u64>,
     lockout_threshold: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -90,17 +92,45 @@ impl Config {
             .or(parse_env("LEPTOS_SITE_ADDR")?)
             .or(file.addr)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let proxies: Vec<String> = match env("PORTAL_TRUSTED_PROXIES") {
+            Some(v) => v
+                .split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| format!("trusted proxy {p:?} is not an IP address"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let public_url = env("PORTAL_PUBLIC_URL").or(file.public_url);
+        // Demo data (with its published passwords) only when asked for, and never on https.
+        let demo = parse_bool_env("PORTAL_DEMO")?
+            .or(file.demo)
+            .unwrap_or(false);
+        if demo
+            && public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        {
+            return Err("PORTAL_DEMO cannot be on for a portal served over https: the demo accounts have published passwords".into());
+        }
         Ok(Self {
+            trusted_proxies,
+            demo,
             data_dir,
             database_url: database_url.into(),
             embedded,
             addr,
-            public_url: env("PORTAL_PUBLIC_URL").or(file.public_url),
+            public_url,
             smtp_url: env("PORTAL_SMTP_URL").or(file.smtp_url).map(Into::into),
             mail_from: env("PORTAL_MAIL_FROM")
                 .or(file.mail_from)
                 .unwrap_or_else(|| "My Health Connection <no-reply@portal.localhost>".into()),
-            demo: parse_bool_env("PORTAL_DEMO")?.or(file.demo).unwrap_or(embedded),
             fixtures_dir: env("PORTAL_DEMO_FIXTURES")
                 .map(PathBuf::from)
                 .or(file.fixtures_dir)

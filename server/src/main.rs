@@ -261,6 +261,7 @@ async fn serve(cfg: Config, portal: backend::Portal) -> Result<(), String> {
         portal,
         options,
         https: cfg.https(),
+        trusted_proxies: cfg.trusted_proxies.clone(),
     });
     let listener = tokio::net::TcpListener::bind(cfg.addr)
         .await

@@ -12,6 +12,7 @@ use backend::Portal;
 use leptos::nonce::Nonce;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct WebState {
     pub portal: Portal,
     pub options: LeptosOptions,
     pub https: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// Runs for every page render and server-function call: shares the portal and the nonce.
@@ -40,6 +43,7 @@ pub fn router(state: WebState) -> Router {
     let shell_options = options.clone();
     let fallback_options = options.clone();
     let https = state.https;
+    let trusted = Arc::new(state.trusted_proxies.clone());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -53,12 +57,15 @@ pub fn router(state: WebState) -> Router {
         .with_state(options)
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(csrf))
-        .layer(middleware::from_fn(move |req, next| {
-            security_headers(https, req, next)
-        }))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+        .layer(middleware::from_fn(move |req, next| {
+            security_headers(https, req, next)
+        }))
+        .layer(middleware::from_fn(move |req, next| {
+            client_ip(trusted.clone(), req, next)
+        }))
         .layer(axum::Extension(Arc::new(state)))
 }
 
@@ -96,6 +103,41 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         "Something went wrong on our side. Try again in a few minutes.",
     )
         .into_response()
+}
+
+/// Finds the client's address: the TCP peer, unless the peer is a trusted proxy, in which
+/// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+async fn client_ip(trusted: Arc<Vec<IpAddr>>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer.map(|p| forwarded_client(p, req.headers(), &trusted)) {
+        req.extensions_mut()
+            .insert(backend::audit::ClientIp(ip.to_string()));
+    }
+    next.run(req).await
+}
+
+pub fn forwarded_client(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|h| h.trim().parse().ok())
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|h| !trusted.contains(h))
+        .unwrap_or(peer)
 }
 
 /// State-changing requests must come from this site: `Sec-Fetch-Site` when the browser sends

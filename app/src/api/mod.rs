@@ -76,12 +76,19 @@ pub mod ssr {
             .map(|(_, v)| v.to_owned())
     }
 
-    /// The client's address: the TCP peer (a trusted proxy header is a deployment setting).
+    /// The client's address: what the web layer found (trusted proxies considered), else the
+    /// TCP peer.
     fn meta(parts: &Parts) -> RequestMeta {
         let ip = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .get::<backend::audit::ClientIp>()
+            .map(|c| c.0.clone())
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip().to_string())
+            });
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

@@ -109,7 +109,8 @@ fn detail_view(d: ResultDetail) -> AnyView {
         None => d.value.clone(),
     };
     view! {
-        <Title text=d.name.clone() />
+        // A generic title: page titles stay in the browser's history after sign-out.
+        <Title text="Test result" />
         <p><A href="/results">"← All test results"</A></p>
         <h1>{d.name.clone()}</h1>
         <dl class="detail">

@@ -20,6 +20,10 @@ pub const SIGNUP_COOKIE: &str = "__Host-mhc_signup";
 /// Wrong confirmation codes allowed per sign-up, across resends.
 pub const MAX_EMAIL_CODE_ATTEMPTS: i32 = 5;
 const MAX_RESENDS_PER_HOUR: u32 = 3;
+/// "Username/email taken" answers per sign-up.
+const MAX_TAKEN_ANSWERS: u32 = 5;
+/// New confirmations started by signing in to an unconfirmed account, per hour.
+const MAX_RESTARTS_PER_HOUR: u32 = 3;
 const TOO_MANY_CODES: &str =
     "Too many wrong codes. Sign in with your username and password to get a new code.";
 
@@ -270,12 +274,18 @@ impl Portal {
                 "The activation code cannot be used as a password.".into(),
             ));
         }
+        // "Taken" answers reveal who has an account: a sign-up gets only a few of them.
+        let taken_bucket = format!("signup-taken:{}", s.id);
+        let now = self.now();
+        let window = self.settings.signup_ttl.as_millis() as i64;
+        throttle::check_window(&self.db, &taken_bucket, now, window, MAX_TAKEN_ANSWERS).await?;
         let taken_name = user_account::Entity::find()
             .filter(user_account::Column::Username.eq(username.as_str()))
             .one(&self.db)
             .await?
             .is_some();
         if taken_name {
+            throttle::record_failure(&self.db, &taken_bucket, now, None).await?;
             return Err(Error::Invalid(
                 "That username is taken. Choose another.".into(),
             ));
@@ -286,12 +296,12 @@ impl Portal {
             .await?
             .is_some();
         if taken_email {
+            throttle::record_failure(&self.db, &taken_bucket, now, None).await?;
             return Err(Error::Invalid(
                 "That email address belongs to another account. Use a different one.".into(),
             ));
         }
         let hash = self.passwords.hash(&pw).await?;
-        let now = self.now();
         let user_id = new_id();
         let code = crypto::random_digits(6);
         let txn = self.db.begin().await?;
@@ -397,7 +407,17 @@ impl Portal {
         };
         let code = EmailCode::parse(code)?;
         let now = self.now();
-        if s.email_code_attempts >= MAX_EMAIL_CODE_ATTEMPTS {
+        // Count the try before comparing, in one statement, so parallel guesses share the limit.
+        let counted = signup::Entity::update_many()
+            .col_expr(
+                signup::Column::EmailCodeAttempts,
+                Expr::col(signup::Column::EmailCodeAttempts).add(1),
+            )
+            .filter(signup::Column::Id.eq(s.id.clone()))
+            .filter(signup::Column::EmailCodeAttempts.lt(MAX_EMAIL_CODE_ATTEMPTS))
+            .exec(&self.db)
+            .await?;
+        if counted.rows_affected != 1 {
             return Err(Error::Invalid(TOO_MANY_CODES.into()));
         }
         let expired = s.email_code_expires_at.is_none_or(|t| now >= t);
@@ -406,14 +426,6 @@ impl Portal {
             .as_deref()
             .is_some_and(|h| crypto::constant_time_eq(h, &email_code_hash(&s.id, code.as_str())));
         if expired || !right {
-            signup::Entity::update_many()
-                .col_expr(
-                    signup::Column::EmailCodeAttempts,
-                    Expr::col(signup::Column::EmailCodeAttempts).add(1),
-                )
-                .filter(signup::Column::Id.eq(s.id.clone()))
-                .exec(&self.db)
-                .await?;
             return Err(Error::Invalid(if expired && right {
                 "That code has expired. Use “Send a new code”.".into()
             } else {
@@ -507,6 +519,9 @@ impl Portal {
     ) -> Result<String> {
         let now = self.now();
         let patient_id = u.patient_id.clone().ok_or(Error::Forbidden)?;
+        let bucket = format!("confirm-restart:{}", u.id);
+        throttle::check_window(&self.db, &bucket, now, 3_600_000, MAX_RESTARTS_PER_HOUR).await?;
+        throttle::record_failure(&self.db, &bucket, now, None).await?;
         let code_id = activation_code::Entity::find()
             .filter(activation_code::Column::PatientId.eq(patient_id.clone()))
             .filter(activation_code::Column::UsedAt.is_not_null())

@@ -64,34 +64,61 @@ impl Portal {
             .await?;
         }
         let bucket = throttle::login_bucket(login.as_str());
-        throttle::check_backoff(&self.db, s, &bucket, now).await?;
+        // The attempt is counted before the password is checked: parallel guesses cannot
+        // outrun the escalating wait or the lock.
+        let attempt = match throttle::reserve_attempt(&self.db, s, &bucket, now).await {
+            Ok(n) => n,
+            Err(e @ (Error::Locked | Error::Throttled { .. })) => {
+                let user = find_by_login(self, &login).await?;
+                let mut entry = Entry::new("signin.refused", Outcome::Denied).detail(
+                    if matches!(e, Error::Locked) {
+                        "locked"
+                    } else {
+                        "too many attempts"
+                    },
+                );
+                entry = match &user {
+                    Some(u) => entry
+                        .actor(u.id.clone())
+                        .maybe_patient(u.patient_id.clone()),
+                    None => entry.label("unknown account"),
+                };
+                audit::record(&self.db, now, meta, entry).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
 
         let user = find_by_login(self, &login).await?;
-        let verified = self
+        let verified = match self
             .passwords
             .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
-            .await?;
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                throttle::release(&self.db, &bucket, attempt).await?;
+                return Err(e);
+            }
+        };
 
         if verified == Verified::No {
             let txn = self.db.begin().await?;
-            let failures =
-                throttle::record_failure(&txn, &bucket, now, Some(s.lockout_threshold)).await?;
+            let locked =
+                throttle::settle_failure(&txn, &bucket, now, attempt, s.lockout_threshold).await?;
             if let Some(b) = &ip_bucket {
                 throttle::record_failure(&txn, b, now, None).await?;
             }
-            // An account counts its failures whichever of its names (username or email) was
-            // typed, so switching between them does not buy extra tries.
-            let failures = match &user {
-                Some(u) => Ord::max(failures, u.failed_logins.max(0) as u32 + 1),
-                None => failures,
-            };
-            let locked = failures >= s.lockout_threshold;
             if let Some(u) = &user {
+                // The account counts failures whichever of its names was typed, so switching
+                // between username and email buys no extra tries; the answer, though, follows
+                // only the name typed, so it tells nothing about which names belong together.
+                let failures = Ord::max(attempt, u.failed_logins.max(0) as u32 + 1);
                 let mut upd = user_account::Entity::update_many().col_expr(
                     user_account::Column::FailedLogins,
                     Expr::value(failures as i32),
                 );
-                if locked && u.locked_at.is_none() {
+                if failures >= s.lockout_threshold && u.locked_at.is_none() {
                     upd = upd.col_expr(user_account::Column::LockedAt, Expr::value(now));
                 }
                 upd.filter(user_account::Column::Id.eq(u.id.clone()))
@@ -109,13 +136,11 @@ impl Portal {
             };
             audit::record(&txn, now, meta, e).await?;
             txn.commit().await?;
-            return Err(
-                if locked || user.as_ref().is_some_and(|u| u.locked_at.is_some()) {
-                    Error::Locked
-                } else {
-                    Error::InvalidCredentials
-                },
-            );
+            return Err(if locked {
+                Error::Locked
+            } else {
+                Error::InvalidCredentials
+            });
         }
         let user = user.ok_or_else(|| Error::Unexpected("verified without an account".into()))?;
         let deny = |detail: &'static str| {
@@ -128,6 +153,8 @@ impl Portal {
             audit::record(&self.db, now, meta, deny("account locked")).await?;
             return Err(Error::Locked);
         }
+        // A correct password: this attempt is not a failure, whatever happens next.
+        throttle::release(&self.db, &bucket, attempt).await?;
         if user.suspended_at.is_some() {
             audit::record(&self.db, now, meta, deny("account suspended")).await?;
             return Err(Error::Invalid(
@@ -147,6 +174,11 @@ impl Portal {
             }));
         }
 
+        // Hash before the transaction: hashing must not hold the database's write lock.
+        let new_hash = match verified {
+            Verified::YesRehash => Some(self.passwords.hash(&password).await?),
+            _ => None,
+        };
         let txn = self.db.begin().await?;
         throttle::clear(&txn, &bucket).await?;
         throttle::clear(&txn, &throttle::login_bucket(&user.username)).await?;
@@ -154,13 +186,18 @@ impl Portal {
         let mut upd = user_account::Entity::update_many()
             .col_expr(user_account::Column::FailedLogins, Expr::value(0))
             .col_expr(user_account::Column::UpdatedAt, Expr::value(now));
-        if verified == Verified::YesRehash {
-            let new_hash = self.passwords.hash(&password).await?;
-            upd = upd.col_expr(user_account::Column::PasswordHash, Expr::value(new_hash));
+        if let Some(h) = new_hash {
+            upd = upd.col_expr(user_account::Column::PasswordHash, Expr::value(h));
         }
-        upd.filter(user_account::Column::Id.eq(user.id.clone()))
+        // Only if no parallel failure locked the account meanwhile.
+        let updated = upd
+            .filter(user_account::Column::Id.eq(user.id.clone()))
+            .filter(user_account::Column::LockedAt.is_null())
             .exec(&txn)
             .await?;
+        if updated.rows_affected != 1 {
+            return Err(Error::Locked);
+        }
         let new = session::create(
             &txn,
             self,

@@ -9,8 +9,21 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 pub fn login_bucket(login: &str) -> String {
     format!("login:{}", crate::crypto::sha256_hex(&[login]))
 }
+/// The bucket of a client address. IPv6 addresses count per /64, since one subscriber
+/// usually holds a whole /64 and could otherwise rotate through it.
 pub fn ip_bucket(ip: &str) -> String {
-    format!("ip:{ip}")
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => format!(
+            "ip:{}",
+            v6.to_ipv4_mapped()
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)
+        ),
+        _ => format!("ip:{ip}"),
+    }
 }
 
 async fn get(db: &impl ConnectionTrait, bucket: &str) -> Result<Option<throttle::Model>> {
@@ -48,6 +61,91 @@ pub fn backoff_ms(s: &Settings, failures: u32) -> i64 {
     }
     let exp = Ord::min(failures - s.free_failures, 20);
     Ord::min(1000i64 << exp, s.max_backoff.as_millis() as i64)
+}
+
+/// Counts an attempt before it is checked, so that parallel attempts cannot all slip past the
+/// limits: refuses when the bucket is locked or waiting, and otherwise moves the count from
+/// n to n+1 only if no other request did so meanwhile (that one gets a 1-second wait).
+/// Returns the count including this attempt.
+pub async fn reserve_attempt(
+    db: &impl ConnectionTrait,
+    s: &Settings,
+    bucket: &str,
+    now: i64,
+) -> Result<u32> {
+    let raced = || Error::Throttled {
+        retry_after_secs: 1,
+    };
+    let Some(row) = get(db, bucket).await? else {
+        let inserted = Entity::insert(ActiveModel {
+            bucket: Set(bucket.to_owned()),
+            failures: Set(1),
+            window_start: Set(now),
+            last_failure_at: Set(now),
+            locked_at: Set(None),
+        })
+        .on_conflict(OnConflict::column(Column::Bucket).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await;
+        return match inserted {
+            Ok(1) => Ok(1),
+            Ok(_) | Err(sea_orm::DbErr::RecordNotInserted) => Err(raced()),
+            Err(e) => Err(e.into()),
+        };
+    };
+    if row.locked_at.is_some() {
+        return Err(Error::Locked);
+    }
+    let ready_at = row.last_failure_at + backoff_ms(s, row.failures as u32);
+    if now < ready_at {
+        return Err(Error::Throttled {
+            retry_after_secs: ((ready_at - now) as u64).div_ceil(1000),
+        });
+    }
+    let moved = Entity::update_many()
+        .col_expr(Column::Failures, Expr::value(row.failures + 1))
+        .filter(Column::Bucket.eq(bucket))
+        .filter(Column::Failures.eq(row.failures))
+        .filter(Column::LockedAt.is_null())
+        .exec(db)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(raced());
+    }
+    Ok(row.failures as u32 + 1)
+}
+
+/// A reserved attempt failed: its time starts the next wait, and it locks at `lock_at`.
+pub async fn settle_failure(
+    db: &impl ConnectionTrait,
+    bucket: &str,
+    now: i64,
+    count: u32,
+    lock_at: u32,
+) -> Result<bool> {
+    let locked = count >= lock_at;
+    let mut upd = Entity::update_many().col_expr(Column::LastFailureAt, Expr::value(now));
+    if locked {
+        upd = upd.col_expr(Column::LockedAt, Expr::value(now));
+    }
+    upd.filter(Column::Bucket.eq(bucket)).exec(db).await?;
+    Ok(locked)
+}
+
+/// A reserved attempt did not test a password after all (busy server, correct password
+/// refused for another reason): it does not count.
+pub async fn release(db: &impl ConnectionTrait, bucket: &str, count: u32) -> Result<()> {
+    Entity::update_many()
+        .col_expr(
+            Column::Failures,
+            Expr::value(count.saturating_sub(1) as i32),
+        )
+        .filter(Column::Bucket.eq(bucket))
+        .filter(Column::Failures.eq(count as i32))
+        .filter(Column::LockedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Counts one failure; locks the bucket when `lock_at` is reached. Returns the new count.

@@ -41,6 +41,7 @@ pub async fn spawn_app() -> TestApp {
         portal: portal.clone(),
         options,
         https: false,
+        trusted_proxies: vec![],
     });
     TestApp {
         router,

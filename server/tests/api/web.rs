@@ -299,3 +299,25 @@ async fn an_idle_session_ends_after_fifteen_minutes_and_activity_keeps_it_alive(
     );
     assert_eq!(app.get("/results", Some(&token)).await.status, 302);
 }
+
+#[test]
+fn the_client_address_is_taken_from_forwarded_for_only_behind_a_trusted_proxy() {
+    use server::web::forwarded_client;
+    let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    let mut h = axum::http::HeaderMap::new();
+    h.insert(
+        "x-forwarded-for",
+        "203.0.113.9, 198.51.100.7".parse().unwrap(),
+    );
+    // Not trusted: the header is ignored, the peer counts.
+    assert_eq!(forwarded_client(proxy, &h, &[]), proxy);
+    // Trusted: the right-most address the proxy saw; a client cannot spoof past it.
+    assert_eq!(
+        forwarded_client(proxy, &h, &[proxy]).to_string(),
+        "198.51.100.7"
+    );
+    assert_eq!(
+        forwarded_client(proxy, &axum::http::HeaderMap::new(), &[proxy]),
+        proxy
+    );
+}
