@@ -22,6 +22,43 @@ pub struct NewStaff<'a> {
     pub clinic_id: Option<String>,
 }
 
+/// A new row of `user_account`: the one place accounts are built, for staff, the demo seed
+/// and patients' own activation.
+pub(crate) struct NewAccount<'a> {
+    pub username: &'a Username,
+    pub email: &'a Email,
+    pub given: &'a str,
+    pub family: &'a str,
+    pub role: Role,
+    pub patient_id: Option<String>,
+    pub clinic_id: Option<String>,
+    pub password_hash: String,
+    pub email_verified: bool,
+}
+
+impl NewAccount<'_> {
+    pub(crate) fn row(self, id: &str, now: i64) -> user_account::ActiveModel {
+        user_account::ActiveModel {
+            id: Set(id.to_owned()),
+            username: Set(self.username.as_str().to_owned()),
+            email: Set(self.email.as_str().to_owned()),
+            email_key: Set(self.email.key()),
+            email_verified_at: Set(self.email_verified.then_some(now)),
+            password_hash: Set(self.password_hash),
+            role: Set(self.role.as_str().to_owned()),
+            patient_id: Set(self.patient_id),
+            clinic_id: Set(self.clinic_id),
+            given_name: Set(self.given.to_owned()),
+            family_name: Set(self.family.to_owned()),
+            failed_logins: Set(0),
+            locked_at: Set(None),
+            suspended_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+}
+
 impl Portal {
     /// Creates a staff account (clinician, front desk or admin).
     pub async fn create_staff(
@@ -96,24 +133,18 @@ impl Portal {
                 "That username or email address is already in use.".into(),
             ));
         }
-        user_account::ActiveModel {
-            id: Set(id.clone()),
-            username: Set(username.as_str().to_owned()),
-            email: Set(email.as_str().to_owned()),
-            email_key: Set(email.key()),
-            email_verified_at: Set(Some(now)),
-            password_hash: Set(hash),
-            role: Set(role.as_str().to_owned()),
-            patient_id: Set(patient_id.clone()),
-            clinic_id: Set(clinic_id),
-            given_name: Set(given.as_str().to_owned()),
-            family_name: Set(family.as_str().to_owned()),
-            failed_logins: Set(0),
-            locked_at: Set(None),
-            suspended_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+        NewAccount {
+            username,
+            email,
+            given: given.as_str(),
+            family: family.as_str(),
+            role,
+            patient_id: patient_id.clone(),
+            clinic_id,
+            password_hash: hash,
+            email_verified: true,
         }
+        .row(&id, now)
         .insert(&txn)
         .await?;
         audit::record(

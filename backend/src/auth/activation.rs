@@ -279,27 +279,24 @@ impl Portal {
         let now = self.now();
         let window = self.settings.signup_ttl.as_millis() as i64;
         throttle::check_window(&self.db, &taken_bucket, now, window, MAX_TAKEN_ANSWERS).await?;
-        let taken_name = user_account::Entity::find()
-            .filter(user_account::Column::Username.eq(username.as_str()))
-            .one(&self.db)
-            .await?
-            .is_some();
-        if taken_name {
-            throttle::record_failure(&self.db, &taken_bucket, now, None).await?;
-            return Err(Error::Invalid(
-                "That username is taken. Choose another.".into(),
-            ));
-        }
-        let taken_email = user_account::Entity::find()
-            .filter(user_account::Column::EmailKey.eq(email.key()))
-            .one(&self.db)
-            .await?
-            .is_some();
-        if taken_email {
-            throttle::record_failure(&self.db, &taken_bucket, now, None).await?;
-            return Err(Error::Invalid(
-                "That email address belongs to another account. Use a different one.".into(),
-            ));
+        let name_taken = user_account::Column::Username.eq(username.as_str());
+        let email_taken = user_account::Column::EmailKey.eq(email.key());
+        for (taken, answer) in [
+            (name_taken, "That username is taken. Choose another."),
+            (
+                email_taken,
+                "That email address belongs to another account. Use a different one.",
+            ),
+        ] {
+            if user_account::Entity::find()
+                .filter(taken)
+                .one(&self.db)
+                .await?
+                .is_some()
+            {
+                throttle::record_failure(&self.db, &taken_bucket, now, None).await?;
+                return Err(Error::Invalid(answer.into()));
+            }
         }
         let hash = self.passwords.hash(&pw).await?;
         let user_id = new_id();
@@ -319,24 +316,18 @@ impl Portal {
                 "This activation code has already been used or replaced. Ask your clinic for a new one.".into(),
             ));
         }
-        user_account::ActiveModel {
-            id: Set(user_id.clone()),
-            username: Set(username.as_str().to_owned()),
-            email: Set(email.as_str().to_owned()),
-            email_key: Set(email.key()),
-            email_verified_at: Set(None),
-            password_hash: Set(hash),
-            role: Set("patient".into()),
-            patient_id: Set(Some(p.id.clone())),
-            clinic_id: Set(Some(p.clinic_id.clone())),
-            given_name: Set(p.given_name.clone()),
-            family_name: Set(p.family_name.clone()),
-            failed_logins: Set(0),
-            locked_at: Set(None),
-            suspended_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+        crate::staff::NewAccount {
+            username: &username,
+            email: &email,
+            given: &p.given_name,
+            family: &p.family_name,
+            role: domain::session::Role::Patient,
+            patient_id: Some(p.id.clone()),
+            clinic_id: Some(p.clinic_id.clone()),
+            password_hash: hash,
+            email_verified: false,
         }
+        .row(&user_id, now)
         .insert(&txn)
         .await
         .map_err(|e| {
