@@ -2,6 +2,10 @@
 SHELL := /bin/bash
 TOOLS ?= $(HOME)/.cache/mhc-tools
 export PATH := $(TOOLS)/npm/node_modules/.bin:$(TOOLS)/bin:$(HOME)/.cargo/bin:$(PATH)
+# cargo-leptos compiles the server with LEPTOS_OUTPUT_NAME set, and Leptos bakes it in (it names
+# the wasm file the page loads). Every cargo command here sets it too, so tests and clippy reuse
+# the same build instead of recompiling Leptos into a binary that looks for the wrong file.
+export LEPTOS_OUTPUT_NAME := mhc
 # Tests share the release build's compiled dependencies instead of building everything twice.
 CARGO_TEST := cargo test --release --locked
 
