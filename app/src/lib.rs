@@ -15,6 +15,7 @@ use leptos_router::{
     path,
 };
 use routes::{
+    account::AccountPage,
     activate::{ActivateAccount, ActivateConfirm, ActivateStart},
     home::Home,
     not_found::NotFound,
@@ -116,7 +117,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/appointments") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/sharing") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/proxy") view=Placeholder ssr=SsrMode::Async />
-                    <Route path=path!("/account") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/activity") view=Placeholder ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>

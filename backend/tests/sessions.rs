@@ -206,3 +206,39 @@ async fn the_header_shows_who_is_signed_in_and_the_idle_timeout() {
         Err(backend::Error::Unauthenticated)
     ));
 }
+
+#[tokio::test]
+async fn people_see_their_own_live_sessions_and_can_end_them_but_not_anyone_elses() {
+    let (portal, clock) = portal().await;
+    seed(&portal).await;
+    let phone = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let laptop = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let on_laptop = portal.principal(Some(&laptop.token)).await.unwrap();
+    let list = portal.list_sessions(&on_laptop).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list[0].current, "the current session comes first");
+    let phone_id = list.iter().find(|s| !s.current).unwrap().id.clone();
+
+    // Emet cannot end Dara's session: it is "not found" to him.
+    let emet = activate_emet(&portal).await;
+    let as_emet = portal.principal(Some(&emet.token)).await.unwrap();
+    assert!(matches!(
+        portal.end_own_session(&as_emet, &phone_id, &meta()).await,
+        Err(backend::Error::NotFound)
+    ));
+    assert!(is_patient(&portal, &phone.token).await);
+
+    portal
+        .end_own_session(&on_laptop, &phone_id, &meta())
+        .await
+        .unwrap();
+    assert!(!is_patient(&portal, &phone.token).await);
+    assert!(is_patient(&portal, &laptop.token).await);
+    assert_eq!(audit_rows(&portal, "session.ended").await.len(), 1);
+
+    // Idle sessions drop out of the list.
+    clock.advance(Duration::from_secs(16 * 60));
+    let again = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let p = portal.principal(Some(&again.token)).await.unwrap();
+    assert_eq!(portal.list_sessions(&p).await.unwrap().len(), 1);
+}

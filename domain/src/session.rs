@@ -42,3 +42,16 @@ pub struct Me {
     /// Seconds of inactivity after which the session ends.
     pub idle_timeout_secs: u64,
 }
+
+/// One signed-in session of the person, for the devices list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    /// "Chrome on Android", from the browser's user agent.
+    pub device: String,
+    pub ip: Option<String>,
+    pub started: String,
+    pub last_active: String,
+    /// The session this request came from.
+    pub current: bool,
+}

@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod auth;
 pub mod results;
+pub mod sessions;
 
 /// Who may call a server function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/activation/step", Policy::Public),
     ("/api/results/list", Policy::Patient),
     ("/api/results/get", Policy::Patient),
+    ("/api/sessions/list", Policy::SignedIn),
+    ("/api/sessions/end", Policy::SignedIn),
+    ("/api/sessions/end_others", Policy::SignedIn),
 ];
 
 pub fn policy_of(path: &str) -> Option<Policy> {

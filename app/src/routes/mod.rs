@@ -1,5 +1,6 @@
 //! One file per page.
 
+pub mod account;
 pub mod activate;
 pub mod home;
 pub mod not_found;

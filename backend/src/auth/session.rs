@@ -126,3 +126,175 @@ pub async fn end_all(
         .await?;
     Ok(r.rows_affected)
 }
+
+/// A short, readable device description from a user agent: "Firefox on Windows".
+pub fn describe_device(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else {
+        return "Unknown device".into();
+    };
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else if ua.contains("mhc command line") {
+        return "Command line".into();
+    } else {
+        "A browser"
+    };
+    let os = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS") {
+        "macOS"
+    } else if ua.contains("Linux") || ua.contains("X11") {
+        "Linux"
+    } else {
+        "an unknown system"
+    };
+    format!("{browser} on {os}")
+}
+
+/// "25 November 2026, 14:05 UTC"
+pub fn format_instant(ms: i64) -> String {
+    let t = crate::clock::to_datetime(ms);
+    format!(
+        "{}, {:02}:{:02} UTC",
+        domain::person::format_long_date(t.date()),
+        t.hour(),
+        t.minute()
+    )
+}
+
+impl Portal {
+    /// The caller's live sessions, newest activity first.
+    pub async fn list_sessions(
+        &self,
+        p: &crate::Principal,
+    ) -> Result<Vec<domain::session::SessionInfo>> {
+        let (Some(uid), Some(current)) = (p.user_id(), p.session_id()) else {
+            return Err(Error::Unauthenticated);
+        };
+        let now = self.now();
+        let idle = self.settings.idle_timeout.as_millis() as i64;
+        let rows = user_session::Entity::find()
+            .filter(user_session::Column::UserId.eq(uid))
+            .filter(user_session::Column::EndedAt.is_null())
+            .filter(user_session::Column::ExpiresAt.gt(now))
+            .filter(user_session::Column::LastSeenAt.gt(now - idle))
+            .all(&self.db)
+            .await?;
+        let mut out: Vec<_> = rows
+            .into_iter()
+            .map(|s| domain::session::SessionInfo {
+                current: s.id == current,
+                device: describe_device(s.user_agent.as_deref()),
+                ip: s.ip,
+                started: format_instant(s.created_at),
+                last_active: format_instant(s.last_seen_at),
+                id: s.id,
+            })
+            .collect();
+        out.sort_by_key(|s| !s.current);
+        Ok(out)
+    }
+
+    /// Ends one of the caller's own sessions; anyone else's is "not found".
+    pub async fn end_own_session(
+        &self,
+        p: &crate::Principal,
+        session_id: &str,
+        meta: &crate::RequestMeta,
+    ) -> Result<()> {
+        let uid = p.user_id().ok_or(Error::Unauthenticated)?;
+        let now = self.now();
+        let r = user_session::Entity::update_many()
+            .col_expr(user_session::Column::EndedAt, Expr::value(now))
+            .col_expr(
+                user_session::Column::EndReason,
+                Expr::value("ended by the user"),
+            )
+            .filter(user_session::Column::Id.eq(session_id))
+            .filter(user_session::Column::UserId.eq(uid))
+            .filter(user_session::Column::EndedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        if r.rows_affected != 1 {
+            return Err(Error::NotFound);
+        }
+        crate::audit::record(
+            &self.db,
+            now,
+            meta,
+            crate::audit::Entry::new("session.ended", crate::audit::Outcome::Ok)
+                .actor(uid)
+                .maybe_patient(patient_of(p))
+                .object(session_id),
+        )
+        .await
+    }
+
+    /// "Sign out everywhere else": ends every session of the caller but this one.
+    pub async fn end_other_sessions(
+        &self,
+        p: &crate::Principal,
+        meta: &crate::RequestMeta,
+    ) -> Result<u64> {
+        let (Some(uid), Some(current)) = (p.user_id(), p.session_id()) else {
+            return Err(Error::Unauthenticated);
+        };
+        let now = self.now();
+        let r = user_session::Entity::update_many()
+            .col_expr(user_session::Column::EndedAt, Expr::value(now))
+            .col_expr(
+                user_session::Column::EndReason,
+                Expr::value("signed out everywhere"),
+            )
+            .filter(user_session::Column::UserId.eq(uid))
+            .filter(user_session::Column::Id.ne(current))
+            .filter(user_session::Column::EndedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        crate::audit::record(
+            &self.db,
+            now,
+            meta,
+            crate::audit::Entry::new("session.ended_others", crate::audit::Outcome::Ok)
+                .actor(uid)
+                .maybe_patient(patient_of(p))
+                .detail(format!("{} sessions", r.rows_affected)),
+        )
+        .await?;
+        Ok(r.rows_affected)
+    }
+}
+
+fn patient_of(p: &crate::Principal) -> Option<String> {
+    match p {
+        crate::Principal::Patient { patient_id, .. } => Some(patient_id.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_device;
+
+    #[test]
+    fn devices_are_described_in_words() {
+        let chrome_android = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36";
+        assert_eq!(describe_device(Some(chrome_android)), "Chrome on Android");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(describe_device(Some(firefox)), "Firefox on Windows");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_device(Some(safari)), "Safari on iOS");
+        assert_eq!(describe_device(None), "Unknown device");
+    }
+}

@@ -30,7 +30,7 @@ const EVERYONE: [Who; 7] = [
 ];
 
 /// A request body for each server function; record ids always point at patient A's data.
-fn sample(path: &str, a_result: &str) -> Option<String> {
+fn sample(path: &str, a_result: &str, a_session: &str) -> Option<String> {
     Some(match path {
         "/api/auth/sign_in" => "login=nobody&password=wrong-password-123".into(),
         "/api/auth/sign_out" | "/api/auth/me" => String::new(),
@@ -45,13 +45,15 @@ fn sample(path: &str, a_result: &str) -> Option<String> {
         "/api/activation/resend" | "/api/activation/step" => String::new(),
         "/api/results/list" => String::new(),
         "/api/results/get" => format!("id={a_result}"),
+        "/api/sessions/list" | "/api/sessions/end_others" => String::new(),
+        "/api/sessions/end" => format!("id={a_session}"),
         _ => return None,
     })
 }
 
 /// Functions whose sample names a record of patient A: others must get 404, never the data.
 fn targets_a_record(path: &str) -> bool {
-    path == "/api/results/get"
+    matches!(path, "/api/results/get" | "/api/sessions/end")
 }
 
 async fn session(app: &TestApp, who: Who) -> Option<String> {
@@ -71,6 +73,8 @@ fn expected(policy: Policy, who: Who, path: &str) -> &'static [u16] {
     match (policy, who) {
         (Policy::Public, _) => &[200, 302, 400, 401, 423, 429],
         (_, Who::Anonymous | Who::Suspended) => &[401],
+        (Policy::SignedIn, Who::PatientA) => &[200],
+        (Policy::SignedIn, _) if targets_a_record(path) => &[404],
         (Policy::SignedIn, _) => &[200],
         (Policy::Patient, Who::Clinician | Who::FrontDesk | Who::Admin) => &[403],
         (Policy::Patient, Who::PatientB) if targets_a_record(path) => &[404],
@@ -90,6 +94,13 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         .await
         .unwrap();
     let a_result = app.a_result_of(READY_MRN).await;
+    // Another session of patient A's, which only A may end.
+    let a_user = app.user_id(READY_USERNAME).await;
+    let a_session =
+        backend::auth::session::create(&app.portal.db, &app.portal, &a_user, None, None)
+            .await
+            .unwrap()
+            .id;
 
     let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m.to_string()))
@@ -110,7 +121,7 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         let policy = policy_of(path).unwrap_or_else(|| {
             panic!("{path} has no entry in app::api::POLICIES: declare who may call it")
         });
-        let body = sample(path, &a_result)
+        let body = sample(path, &a_result, &a_session)
             .unwrap_or_else(|| panic!("{path} has no sample request in the access-matrix test"));
         for who in EVERYONE {
             let token = session(&app, who).await;

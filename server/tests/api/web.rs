@@ -321,3 +321,35 @@ fn the_client_address_is_taken_from_forwarded_for_only_behind_a_trusted_proxy() 
         proxy
     );
 }
+
+#[tokio::test]
+async fn a_person_lists_their_sessions_and_signs_out_everywhere_else() {
+    let app = spawn_app().await;
+    let phone = app.session_for(READY_USERNAME).await;
+    let laptop = app.session_for(READY_USERNAME).await;
+    let list = app.call("/api/sessions/list", "", Some(&laptop)).await;
+    assert_eq!(list.status, 200);
+    let sessions: Vec<domain::session::SessionInfo> = serde_json::from_str(&list.body).unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s.current).count(), 1);
+    let ended = app
+        .call("/api/sessions/end_others", "", Some(&laptop))
+        .await;
+    assert_eq!((ended.status, ended.body.as_str()), (200, "1"));
+    assert_eq!(
+        app.call("/api/results/list", "", Some(&phone)).await.status,
+        401
+    );
+    assert_eq!(
+        app.call("/api/results/list", "", Some(&laptop))
+            .await
+            .status,
+        200
+    );
+    // The current session is ended with "Sign out", not from the list.
+    let me = sessions.iter().find(|s| s.current).unwrap();
+    let own = app
+        .call("/api/sessions/end", &format!("id={}", me.id), Some(&laptop))
+        .await;
+    assert_eq!(own.status, 400);
+}
