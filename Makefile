@@ -35,7 +35,7 @@ lint:
 	cargo clippy --release --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 unit:
-	$(CARGO_TEST) -p domain -p backend -p server
+	$(CARGO_TEST) -p domain -p backend -p server -p app --features app/ssr
 
 e2e-deps:
 	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund

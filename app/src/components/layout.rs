@@ -1,8 +1,126 @@
 //! The signed-in frame: header with the patient's name, section navigation, sign-out.
 
-use crate::api::auth::current_user;
+use crate::api::auth::{current_user, sign_out};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::use_location;
+use std::time::Duration;
+
+/// How long before the idle sign-out the warning appears.
+const WARN_SECS: i64 = 60;
+
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::web_sys::js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+/// What the idle timer shows, `elapsed` seconds after the last activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    Active,
+    Warn { seconds_left: i64 },
+    Expired,
+}
+
+pub fn idle_state(elapsed_secs: i64, timeout_secs: i64) -> Idle {
+    let left = timeout_secs - elapsed_secs;
+    if left <= 0 {
+        Idle::Expired
+    } else if left <= WARN_SECS {
+        Idle::Warn { seconds_left: left }
+    } else {
+        Idle::Active
+    }
+}
+
+/// Warns a minute before the session's idle timeout and signs out when it passes, so a
+/// shared computer left alone does not keep showing health information.
+#[component]
+fn IdleWatch(timeout_secs: u64) -> impl IntoView {
+    let timeout = timeout_secs as i64;
+    let last = RwSignal::new(now_ms());
+    let state = RwSignal::new(Idle::Active);
+    let stay_button = NodeRef::<leptos::html::Button>::new();
+    let location = use_location();
+    // Moving around the portal is activity; it also reaches the server, which keeps the
+    // session alive there.
+    Effect::new(move |_| {
+        location.pathname.track();
+        last.set(now_ms());
+        state.set(Idle::Active);
+    });
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || {
+                let elapsed = ((now_ms() - last.get_untracked()) / 1000.0) as i64;
+                let next = idle_state(elapsed, timeout);
+                if next == Idle::Expired && state.get_untracked() != Idle::Expired {
+                    leptos::task::spawn_local(async move {
+                        let _ = sign_out().await;
+                        let _ = window().location().replace("/signin?timed_out=1");
+                    });
+                }
+                state.set(next);
+            },
+            Duration::from_secs(1),
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    Effect::new(move |_| {
+        if matches!(state.get(), Idle::Warn { .. })
+            && let Some(b) = stay_button.get()
+        {
+            let _ = b.focus();
+        }
+    });
+    let stay = move |_| {
+        last.set(now_ms());
+        state.set(Idle::Active);
+        leptos::task::spawn_local(async move {
+            let _ = current_user().await;
+        });
+    };
+    view! {
+        <Show when=move || matches!(state.get(), Idle::Warn { .. })>
+            <div class="idle-backdrop">
+                <div
+                    class="idle-dialog"
+                    role="alertdialog"
+                    aria-modal="true"
+                    aria-labelledby="idle-title"
+                    aria-describedby="idle-text"
+                >
+                    <h2 id="idle-title">"Are you still there?"</h2>
+                    <p id="idle-text">
+                        {move || match state.get() {
+                            Idle::Warn { seconds_left } => format!(
+                                "For your security, you will be signed out in {seconds_left} seconds."
+                            ),
+                            _ => String::new(),
+                        }}
+                    </p>
+                    <button type="button" class="button" node_ref=stay_button on:click=stay>
+                        "Stay signed in"
+                    </button>
+                    <form method="post" action="/api/auth/sign_out" class="inline">
+                        <button type="submit" class="button secondary">"Sign out now"</button>
+                    </form>
+                </div>
+            </div>
+        </Show>
+    }
+}
 
 /// Navigation entries: (path, label).
 pub const SECTIONS: &[(&str, &str)] = &[
@@ -30,6 +148,7 @@ pub fn PortalLayout() -> impl IntoView {
                 match who.await {
                     Ok(Some(me)) => {
                         provide_context(me.clone());
+                        let timeout = me.idle_timeout_secs;
                         let me = StoredValue::new(me);
                         view! {
                             <a class="skip" href="#main">"Skip to main content"</a>
@@ -56,6 +175,7 @@ pub fn PortalLayout() -> impl IntoView {
                             <main id="main" tabindex="-1">
                                 <Outlet />
                             </main>
+                            <IdleWatch timeout_secs=timeout />
                         }
                             .into_any()
                     }
@@ -63,5 +183,21 @@ pub fn PortalLayout() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Idle, idle_state};
+
+    #[test]
+    fn the_warning_comes_a_minute_before_the_idle_sign_out() {
+        let t = 15 * 60;
+        assert_eq!(idle_state(0, t), Idle::Active);
+        assert_eq!(idle_state(t - 61, t), Idle::Active);
+        assert_eq!(idle_state(t - 60, t), Idle::Warn { seconds_left: 60 });
+        assert_eq!(idle_state(t - 1, t), Idle::Warn { seconds_left: 1 });
+        assert_eq!(idle_state(t, t), Idle::Expired);
+        assert_eq!(idle_state(t + 500, t), Idle::Expired);
     }
 }

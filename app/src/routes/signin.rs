@@ -11,6 +11,7 @@ pub fn SignIn() -> impl IntoView {
     let action = ServerAction::<SignInFn>::new();
     let query = use_query_map();
     let signed_out = move || query.with(|q| q.get("signed_out").is_some());
+    let timed_out = move || query.with(|q| q.get("timed_out").is_some());
     view! {
         <Title text="Sign in" />
         <main id="main" class="narrow">
@@ -18,6 +19,11 @@ pub fn SignIn() -> impl IntoView {
             <h1>"Sign in"</h1>
             <Show when=signed_out>
                 <p class="notice" role="status">"You have signed out."</p>
+            </Show>
+            <Show when=timed_out>
+                <p class="notice" role="status">
+                    "You were signed out because the portal was not used for a while."
+                </p>
             </Show>
             <ActionForm action=action>
                 <Field id="login" label="Username or email" autocomplete="username" />
