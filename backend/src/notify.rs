@@ -65,7 +65,7 @@ impl Mailer for SmtpMailer {
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<()> {
         let to: Mailbox = to
             .parse()
-            .map_err(|e| Error::Unexpected(format!("recipient address: {e}")))?;
+            .map_err(|_| Error::Unexpected("the recipient address is not valid for SMTP".into()))?;
         let msg = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -73,12 +73,19 @@ impl Mailer for SmtpMailer {
             .header(ContentType::TEXT_PLAIN)
             .body(body.to_owned())
             .map_err(|e| Error::Unexpected(format!("build message: {e}")))?;
-        self.transport
-            .send(msg)
-            .await
-            .map_err(|e| Error::Unexpected(format!("SMTP send: {e}")))?;
+        self.transport.send(msg).await.map_err(|e| {
+            Error::Unexpected(format!("SMTP send: {}", redact_addresses(&e.to_string())))
+        })?;
         Ok(())
     }
+}
+
+/// Removes email addresses from a text bound for the log (SMTP replies often quote them).
+pub fn redact_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|w| if w.contains('@') { "<address>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The newest `limit` messages in the outbox, newest last.
@@ -91,4 +98,13 @@ pub async fn outbox(db: &DatabaseConnection, limit: u64) -> Result<Vec<outbox::M
         .await?;
     rows.reverse();
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_never_reach_the_log() {
+        let r = super::redact_addresses("550 5.1.1 <dara@example.org>: Recipient address rejected");
+        assert_eq!(r, "550 5.1.1 <address> Recipient address rejected");
+    }
 }
