@@ -9,7 +9,7 @@ export LEPTOS_OUTPUT_NAME := mhc
 # Tests share the release build's compiled dependencies instead of building everything twice.
 CARGO_TEST := cargo test --release --locked
 
-.PHONY: run test tools build fmt-check lint unit e2e e2e-deps wasm-size clean-data help
+.PHONY: run test tools build fmt-check lint unit e2e e2e-deps load wasm-size clean-data help
 
 help:
 	@echo "make run    build and start the portal at http://127.0.0.1:3000 with demo data"
@@ -25,7 +25,7 @@ run: build
 	PORTAL_DEMO=1 ./target/release/mhc serve
 
 test: export MHC_NEED_BROWSER = 1
-test: tools fmt-check build lint unit e2e wasm-size
+test: tools fmt-check build lint unit e2e load wasm-size
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -42,6 +42,10 @@ e2e-deps:
 
 e2e: e2e-deps
 	cd end2end && npx playwright test
+
+# Latency under load against the release binary, held to p95 budgets.
+load:
+	node scripts/load-budget.mjs
 
 # The size of the shipped wasm, held to a budget (brotli).
 wasm-size:
