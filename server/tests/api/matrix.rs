@@ -94,13 +94,7 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         .await
         .unwrap();
     let a_result = app.a_result_of(READY_MRN).await;
-    // Another session of patient A's, which only A may end.
     let a_user = app.user_id(READY_USERNAME).await;
-    let a_session =
-        backend::auth::session::create(&app.portal.db, &app.portal, &a_user, None, None)
-            .await
-            .unwrap()
-            .id;
 
     let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m.to_string()))
@@ -121,9 +115,17 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         let policy = policy_of(path).unwrap_or_else(|| {
             panic!("{path} has no entry in app::api::POLICIES: declare who may call it")
         });
-        let body = sample(path, &a_result, &a_session)
-            .unwrap_or_else(|| panic!("{path} has no sample request in the access-matrix test"));
         for who in EVERYONE {
+            // A fresh other session of patient A's for every call (only A may end it), so
+            // the outcome does not depend on the order the functions are listed in.
+            let a_session =
+                backend::auth::session::create(&app.portal.db, &app.portal, &a_user, None, None)
+                    .await
+                    .unwrap()
+                    .id;
+            let body = sample(path, &a_result, &a_session).unwrap_or_else(|| {
+                panic!("{path} has no sample request in the access-matrix test")
+            });
             let token = session(&app, who).await;
             let reply = app.call(path, &body, token.as_deref()).await;
             let ok = expected(policy, who, path);
