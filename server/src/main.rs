@@ -206,6 +206,8 @@ async fn run(cmd: Command) -> Result<(), String> {
                 "patient: {} {} (MRN {})",
                 p.given_name, p.family_name, p.mrn
             );
+            // Printing the code is this command's purpose: staff put it on the patient's letter.
+            // It goes to stdout only, never to the log.
             println!("activation code: {}", issued.code.display());
             println!("expires: {}", backend::clock::to_rfc3339(issued.expires_at));
             Ok(())
@@ -285,6 +287,7 @@ fn print_sign_ins(cfg: &Config, d: &demo::DemoSignIns) {
     println!();
     println!("  Demo patient with an account:");
     println!("    username  {}", d.ready_username);
+    // The demo password is published (README); demo mode is refused on https.
     println!("    password  {}", demo::DEMO_PASSWORD);
     println!();
     match &d.activation_code {
