@@ -27,6 +27,9 @@ pub enum Error {
     /// Missing, or not this person's (the two are never told apart).
     #[error("not found")]
     NotFound,
+    /// A change to sign-in details needs the password again (SECURITY 17).
+    #[error("re-authentication needed")]
+    ReauthRequired,
     /// The server is at capacity for expensive work (password hashing).
     #[error("busy")]
     Busy,

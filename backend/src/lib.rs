@@ -32,6 +32,7 @@ pub struct Portal {
     pub settings: Arc<Settings>,
     pub mailer: Arc<dyn Mailer>,
     pub passwords: Arc<PasswordService>,
+    pub sms: Arc<dyn notify::SmsSender>,
 }
 
 impl Portal {
@@ -42,7 +43,9 @@ impl Portal {
         mailer: Arc<dyn Mailer>,
     ) -> Self {
         let passwords = Arc::new(PasswordService::new(&settings));
+        let sms = Arc::new(notify::OutboxMailer::new(db.clone(), clock.clone()));
         Self {
+            sms,
             db,
             clock,
             settings: Arc::new(settings),

@@ -80,6 +80,21 @@ impl Mailer for SmtpMailer {
     }
 }
 
+/// Text messages. No SMS provider is wired in yet: the outbox implementation keeps them in
+/// the database (`mhc outbox` prints them), which is what development and tests use.
+#[async_trait::async_trait]
+pub trait SmsSender: Send + Sync {
+    async fn send_sms(&self, to_e164: &str, body: &str) -> Result<()>;
+}
+
+#[async_trait::async_trait]
+impl SmsSender for OutboxMailer {
+    async fn send_sms(&self, to_e164: &str, body: &str) -> Result<()> {
+        self.send(&format!("sms:{to_e164}"), "Text message", body)
+            .await
+    }
+}
+
 /// Removes email addresses from a text bound for the log (SMTP replies often quote them).
 pub fn redact_addresses(text: &str) -> String {
     text.split(' ')

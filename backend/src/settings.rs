@@ -26,6 +26,20 @@ pub struct Settings {
     pub hash_queue_wait: Duration,
     pub mail_from: String,
     pub portal_name: String,
+    /// Where the portal is reached, for links in email (`https://portal.example.org`).
+    pub public_url: String,
+    /// The key that seals secrets at rest (TOTP seeds).
+    pub server_key: crate::crypto::ServerKey,
+    /// Clinic policy: patients must enrol a second factor (staff always must).
+    pub require_second_factor_for_patients: bool,
+    /// Changes to sign-in details need a password proven this recently.
+    pub reauth_window: Duration,
+    /// How long a sign-in may wait for its second factor.
+    pub second_factor_ttl: Duration,
+    /// Wrong second-factor codes allowed per sign-in before it must start again.
+    pub second_factor_tries: u32,
+    pub reset_token_ttl: Duration,
+    pub one_time_code_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -51,6 +65,14 @@ impl Default for Settings {
             hash_queue_wait: Duration::from_secs(5),
             mail_from: "My Health Connection <no-reply@portal.localhost>".into(),
             portal_name: "My Health Connection".into(),
+            public_url: "http://localhost:3000".into(),
+            server_key: crate::crypto::ServerKey::random(),
+            require_second_factor_for_patients: false,
+            reauth_window: Duration::from_secs(5 * 60),
+            second_factor_ttl: Duration::from_secs(10 * 60),
+            second_factor_tries: 5,
+            reset_token_ttl: Duration::from_secs(3600),
+            one_time_code_ttl: Duration::from_secs(10 * 60),
         }
     }
 }

@@ -55,6 +55,8 @@ impl NewAccount<'_> {
             suspended_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            phone: Set(None),
+            phone_verified_at: Set(None),
         }
     }
 }
@@ -198,6 +200,67 @@ impl Portal {
         .await?;
         txn.commit().await?;
         Ok(u.username)
+    }
+
+    /// Suspends an account (SECURITY 18): sign-in is refused and every session ends.
+    pub async fn suspend_account(
+        &self,
+        login: &str,
+        by: &str,
+        meta: &RequestMeta,
+    ) -> Result<String> {
+        let login = LoginId::parse(login)?;
+        let u = find_by_login(self, &login).await?.ok_or(Error::NotFound)?;
+        self.suspend(&u, Some(by), meta).await?;
+        Ok(u.username)
+    }
+
+    /// Lifts a suspension after staff checked the person's identity.
+    pub async fn restore_account(
+        &self,
+        login: &str,
+        by: &str,
+        meta: &RequestMeta,
+    ) -> Result<String> {
+        let login = LoginId::parse(login)?;
+        let u = find_by_login(self, &login).await?.ok_or(Error::NotFound)?;
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        user_account::Entity::update_many()
+            .col_expr(
+                user_account::Column::SuspendedAt,
+                Expr::value(Option::<i64>::None),
+            )
+            .col_expr(user_account::Column::UpdatedAt, Expr::value(now))
+            .filter(user_account::Column::Id.eq(u.id.clone()))
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            now,
+            meta,
+            Entry::new("account.restored", Outcome::Ok)
+                .label(by.to_owned())
+                .maybe_patient(u.patient_id.clone())
+                .object(u.id.clone()),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(u.username)
+    }
+
+    /// Removes an account's second factors and backup codes after an identity check (a lost
+    /// phone); the person is told by email. Returns the username and how many were removed.
+    pub async fn reset_second_factors(
+        &self,
+        login: &str,
+        by: &str,
+        meta: &RequestMeta,
+    ) -> Result<(String, u64)> {
+        let login = LoginId::parse(login)?;
+        let u = find_by_login(self, &login).await?.ok_or(Error::NotFound)?;
+        let n = self.clear_second_factors(&u, by, meta).await?;
+        Ok((u.username, n))
     }
 
     pub async fn patient_by_mrn(&self, mrn: &str) -> Result<patient::Model> {

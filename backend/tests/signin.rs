@@ -338,12 +338,12 @@ async fn signing_out_ends_the_session() {
 }
 
 #[tokio::test]
-async fn staff_are_told_they_need_a_second_factor() {
+async fn staff_without_a_second_factor_are_sent_to_set_one_up() {
     let (portal, _) = portal().await;
     seed(&portal).await;
     for (username, ..) in backend::demo::STAFF {
         let b = sign_in_blocked(&portal, username, DEMO_PASSWORD).await;
-        assert!(matches!(b, Blocked::StaffNeedsSecondFactor), "{b:?}");
+        assert!(matches!(b, Blocked::MustEnrol { .. }), "{b:?}");
     }
     assert_eq!(count(&portal, user_session::Entity).await, 0);
 }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod person;
 pub mod records;
+pub mod security;
 pub mod session;
 
 use thiserror::Error;

@@ -38,6 +38,7 @@ pub async fn create(
         end_reason: Set(None),
         ip: Set(ip.map(|s| s.chars().take(64).collect())),
         user_agent: Set(user_agent.map(|s| s.chars().take(256).collect())),
+        authenticated_at: Set(Some(now)),
     }
     .insert(db)
     .await?;

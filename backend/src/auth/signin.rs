@@ -1,11 +1,13 @@
 //! Signing in with a username or email and a password, and signing out.
 
+use super::factors::{self, Needed};
 use super::password::Verified;
 use super::{session, throttle};
 use crate::audit::{self, Entry, Outcome, RequestMeta};
-use crate::storage::entity::user_account;
+use crate::storage::entity::{auth_ticket, user_account, user_session};
 use crate::{Error, Portal, Principal, Result};
 use domain::account::{LoginId, Password};
+use domain::security::{FactorChoice, Method};
 use domain::session::{Me, Role};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
@@ -20,8 +22,15 @@ pub struct SignedIn {
 pub enum Blocked {
     /// The email address was never confirmed; a new code has been sent.
     EmailUnconfirmed { signup_token: String },
-    /// Staff sign in with a second factor, which this sign-in does not offer yet.
-    StaffNeedsSecondFactor,
+    /// The password was right; a second factor must follow. The ticket (a cookie) carries
+    /// the sign-in to that step.
+    SecondFactor {
+        ticket: String,
+        choice: domain::security::FactorChoice,
+    },
+    /// The password was right, but a second factor is required and none is set up yet
+    /// (staff always, patients under a clinic policy): set one up to finish signing in.
+    MustEnrol { ticket: String },
 }
 
 pub async fn find_by_login(
@@ -120,6 +129,8 @@ impl Portal {
                 );
                 if failures >= s.lockout_threshold && u.locked_at.is_none() {
                     upd = upd.col_expr(user_account::Column::LockedAt, Expr::value(now));
+                    // A lock voids every reset link sent before it (SECURITY 5).
+                    factors::cancel_tickets(&txn, &u.id, factors::T_RESET, now).await?;
                 }
                 upd.filter(user_account::Column::Id.eq(u.id.clone()))
                     .exec(&txn)
@@ -161,12 +172,6 @@ impl Portal {
                 "This account is suspended. Contact your clinic to restore access.".into(),
             ));
         }
-        let role =
-            Role::parse(&user.role).ok_or_else(|| Error::Unexpected("unknown role".into()))?;
-        if role.is_staff() {
-            audit::record(&self.db, now, meta, deny("staff need a second factor")).await?;
-            return Ok(Err(Blocked::StaffNeedsSecondFactor));
-        }
         if user.email_verified_at.is_none() {
             let token = self.restart_email_confirmation(&user, meta).await?;
             return Ok(Err(Blocked::EmailUnconfirmed {
@@ -174,25 +179,72 @@ impl Portal {
             }));
         }
 
-        // Hash before the transaction: hashing must not hold the database's write lock.
-        let new_hash = match verified {
-            Verified::YesRehash => Some(self.passwords.hash(&password).await?),
-            _ => None,
+        // Hashing must not hold the database's write lock, so it happens first.
+        if verified == Verified::YesRehash {
+            let h = self.passwords.hash(&password).await?;
+            user_account::Entity::update_many()
+                .col_expr(user_account::Column::PasswordHash, Expr::value(h))
+                .filter(user_account::Column::Id.eq(user.id.clone()))
+                .exec(&self.db)
+                .await?;
+        }
+        let ttl = self.settings.second_factor_ttl.as_millis() as i64;
+        let (purpose, choice) = match self.second_factor_needed(&user).await? {
+            Needed::Nothing => return self.finish_sign_in(&user, meta, "password").await.map(Ok),
+            Needed::SecondFactor(choice) => (factors::T_SIGNIN, Some(choice)),
+            Needed::Enrolment => (factors::T_ENROL, None),
         };
+        let t = factors::issue_ticket(&self.db, Some(&user.id), purpose, now, ttl, None).await?;
+        audit::record(
+            &self.db,
+            now,
+            meta,
+            Entry::new("signin.password_ok", Outcome::Ok)
+                .actor(user.id.clone())
+                .maybe_patient(user.patient_id.clone())
+                .detail(if choice.is_some() {
+                    "second step next"
+                } else {
+                    "second step set-up next"
+                }),
+        )
+        .await?;
+        Ok(Err(match choice {
+            Some(choice) => Blocked::SecondFactor {
+                ticket: t.token,
+                choice,
+            },
+            None => Blocked::MustEnrol { ticket: t.token },
+        }))
+    }
+
+    /// Opens a session once every step is done: clears the failure counters (unless a
+    /// parallel failure locked the account meanwhile) and records the sign-in.
+    pub(crate) async fn finish_sign_in(
+        &self,
+        user: &user_account::Model,
+        meta: &RequestMeta,
+        how: &str,
+    ) -> Result<SignedIn> {
+        let now = self.now();
+        let seen_before = user_session::Entity::find()
+            .filter(user_session::Column::UserId.eq(user.id.clone()))
+            .all(&self.db)
+            .await?;
+        let device = session::describe_device(meta.user_agent.as_deref());
+        let known_device = seen_before.is_empty()
+            || seen_before
+                .iter()
+                .any(|s| session::describe_device(s.user_agent.as_deref()) == device);
         let txn = self.db.begin().await?;
-        throttle::clear(&txn, &bucket).await?;
         throttle::clear(&txn, &throttle::login_bucket(&user.username)).await?;
         throttle::clear(&txn, &throttle::login_bucket(&user.email_key)).await?;
-        let mut upd = user_account::Entity::update_many()
+        let updated = user_account::Entity::update_many()
             .col_expr(user_account::Column::FailedLogins, Expr::value(0))
-            .col_expr(user_account::Column::UpdatedAt, Expr::value(now));
-        if let Some(h) = new_hash {
-            upd = upd.col_expr(user_account::Column::PasswordHash, Expr::value(h));
-        }
-        // Only if no parallel failure locked the account meanwhile.
-        let updated = upd
+            .col_expr(user_account::Column::UpdatedAt, Expr::value(now))
             .filter(user_account::Column::Id.eq(user.id.clone()))
             .filter(user_account::Column::LockedAt.is_null())
+            .filter(user_account::Column::SuspendedAt.is_null())
             .exec(&txn)
             .await?;
         if updated.rows_affected != 1 {
@@ -213,14 +265,128 @@ impl Portal {
             Entry::new("signin.ok", Outcome::Ok)
                 .actor(user.id.clone())
                 .maybe_patient(user.patient_id.clone())
-                .object(new.id.clone()),
+                .object(new.id.clone())
+                .detail(how.to_owned()),
         )
         .await?;
         txn.commit().await?;
-        Ok(Ok(SignedIn {
+        if !known_device {
+            self.notify(
+                user,
+                "New sign-in",
+                &format!(
+                    "Your account was just signed in to from {device}{}.\n\nIf this was you, there is nothing to do. If not, change your password on the Account and security page and sign out everywhere, or call your clinic.",
+                    meta.ip.as_deref().map(|ip| format!(" (address {ip})")).unwrap_or_default()
+                ),
+            )
+            .await;
+        }
+        Ok(SignedIn {
             token: new.token,
-            user_id: user.id,
-        }))
+            user_id: user.id.clone(),
+        })
+    }
+
+    /// The live ticket of a sign-in between its steps, and its account.
+    pub async fn pending_sign_in(
+        &self,
+        ticket: &str,
+        purpose: &str,
+    ) -> Result<(auth_ticket::Model, user_account::Model)> {
+        let now = self.now();
+        let t = factors::live_ticket(&self.db, ticket, purpose, now)
+            .await?
+            .ok_or_else(|| {
+                Error::Invalid(
+                    "This sign-in has expired. Start again from the sign-in page.".into(),
+                )
+            })?;
+        let user = user_account::Entity::find_by_id(t.user_id.clone().unwrap_or_default())
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if user.locked_at.is_some() {
+            return Err(Error::Locked);
+        }
+        if user.suspended_at.is_some() {
+            return Err(Error::Invalid(
+                "This account is suspended. Contact your clinic to restore access.".into(),
+            ));
+        }
+        Ok((t, user))
+    }
+
+    /// The second step's choices, for the page that asks for it.
+    pub async fn sign_in_choices(&self, ticket: &str) -> Result<FactorChoice> {
+        let (_, user) = self.pending_sign_in(ticket, factors::T_SIGNIN).await?;
+        factors::choice_for(&self.db, &user).await
+    }
+
+    /// Sends a sign-in code by email or text message.
+    pub async fn send_sign_in_code(
+        &self,
+        ticket: &str,
+        method: Method,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        let (t, user) = self.pending_sign_in(ticket, factors::T_SIGNIN).await?;
+        let choice = factors::choice_for(&self.db, &user).await?;
+        if !choice.methods.contains(&method) {
+            return Err(Error::Invalid(
+                "That method is not set up for this account.".into(),
+            ));
+        }
+        self.send_ticket_code(&t, &user, method, meta).await
+    }
+
+    /// The second step: a code from the app, an emailed or texted code, or a backup code.
+    pub async fn sign_in_second_factor(
+        &self,
+        ticket: &str,
+        method: Method,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn> {
+        let (t, user) = self.pending_sign_in(ticket, factors::T_SIGNIN).await?;
+        let choice = factors::choice_for(&self.db, &user).await?;
+        if !choice.methods.contains(&method) {
+            return Err(Error::Invalid(
+                "That method is not set up for this account.".into(),
+            ));
+        }
+        self.check_second_factor(&t, &user, method, code, meta)
+            .await?;
+        if !factors::consume_ticket(&self.db, &t.id, self.now()).await? {
+            return Err(Error::Invalid(
+                "This sign-in has expired. Start again from the sign-in page.".into(),
+            ));
+        }
+        self.finish_sign_in(&user, meta, method.as_str()).await
+    }
+
+    /// Forced set-up during sign-in: starts an authenticator app for the ticket's account.
+    pub async fn enrol_totp_begin(&self, ticket: &str) -> Result<domain::security::TotpSetup> {
+        let (_, user) = self.pending_sign_in(ticket, factors::T_ENROL).await?;
+        self.totp_begin(&user).await
+    }
+
+    /// Forced set-up during sign-in: proves the app's first code, then opens the session.
+    /// Returns the session and the first set of backup codes.
+    pub async fn enrol_totp_finish(
+        &self,
+        ticket: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<(SignedIn, Vec<String>)> {
+        let (t, user) = self.pending_sign_in(ticket, factors::T_ENROL).await?;
+        let codes = self.totp_confirm(&user, code, meta).await?;
+        if !factors::consume_ticket(&self.db, &t.id, self.now()).await? {
+            return Err(Error::Invalid(
+                "This sign-in has expired. Start again from the sign-in page.".into(),
+            ));
+        }
+        let signed = self.finish_sign_in(&user, meta, "app (new)").await?;
+        Ok((signed, codes))
     }
 
     /// Ends the caller's session.

@@ -47,10 +47,16 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(SqlMigration {
-            name: "m0001_foundation",
-            sql: include_str!("../../migrations/0001_foundation.sql"),
-        })]
+        vec![
+            Box::new(SqlMigration {
+                name: "m0001_foundation",
+                sql: include_str!("../../migrations/0001_foundation.sql"),
+            }),
+            Box::new(SqlMigration {
+                name: "m0002_second_factors",
+                sql: include_str!("../../migrations/0002_second_factors.sql"),
+            }),
+        ]
     }
 }
 

@@ -3,6 +3,9 @@
 pub mod activation_code;
 pub mod allergy;
 pub mod audit_event;
+pub mod auth_factor;
+pub mod auth_ticket;
+pub mod backup_code;
 pub mod clinic;
 pub mod diagnostic_report;
 pub mod encounter;

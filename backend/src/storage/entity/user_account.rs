@@ -22,6 +22,8 @@ pub struct Model {
     pub suspended_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub phone: Option<String>,
+    pub phone_verified_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ pub struct Model {
     pub end_reason: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub authenticated_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
