@@ -21,6 +21,9 @@ pub enum AppError {
     /// 403: signed in, but not allowed.
     #[error("You do not have access to this page.")]
     Forbidden,
+    /// 403: the change needs the password confirmed again (within the last 5 minutes).
+    #[error("For your security, confirm your password first, then make this change.")]
+    ReauthRequired,
     /// 404: missing or not yours.
     #[error("We could not find that. It may have been removed, or the link is wrong.")]
     NotFound,
@@ -43,7 +46,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => 400,
             AppError::Unauthorized(_) => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::ReauthRequired => 403,
             AppError::NotFound => 404,
             AppError::Locked(_) => 423,
             AppError::TooManyRequests(_) => 429,
@@ -85,6 +88,7 @@ impl From<backend::Error> for AppError {
             )),
             E::Unauthenticated => AppError::sign_in_needed(),
             E::Forbidden => AppError::Forbidden,
+            E::ReauthRequired => AppError::ReauthRequired,
             E::NotFound => AppError::NotFound,
             E::Busy => AppError::Busy,
             E::Unexpected(detail) => {

@@ -17,10 +17,13 @@ use leptos_router::{
 use routes::{
     account::AccountPage,
     activate::{ActivateAccount, ActivateConfirm, ActivateStart},
+    activity::ActivityPage,
     home::Home,
     not_found::NotFound,
     placeholder::Placeholder,
+    recovery::{ForgotPasswordPage, ForgotUsernamePage, ResetPasswordPage},
     results::{ResultPage, ResultsPage},
+    second_step::{SecondStep, SetupSecondStep},
     signin::SignIn,
 };
 
@@ -73,16 +76,6 @@ pub const UPCOMING: &[(&str, &str, &str)] = &[
         "Downloads of your record and share links",
     ),
     ("proxy", "Proxy access", "Access for caregivers"),
-    (
-        "account",
-        "Account and security",
-        "Second factors, passkeys and your signed-in devices",
-    ),
-    (
-        "activity",
-        "Activity",
-        "The log of who looked at your record",
-    ),
 ];
 
 #[component]
@@ -101,6 +94,11 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/home" /> } ssr=SsrMode::Async />
                 <Route path=path!("/signin") view=SignIn ssr=SsrMode::Async />
+                <Route path=path!("/signin/verify") view=SecondStep ssr=SsrMode::Async />
+                <Route path=path!("/signin/setup") view=SetupSecondStep ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-username") view=ForgotUsernamePage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/activate") view=ActivateStart ssr=SsrMode::Async />
                 <Route path=path!("/activate/account") view=ActivateAccount ssr=SsrMode::Async />
                 <Route path=path!("/activate/confirm") view=ActivateConfirm ssr=SsrMode::Async />
@@ -118,7 +116,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sharing") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/proxy") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/activity") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

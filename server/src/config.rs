@@ -23,6 +23,11 @@ pub struct Config {
     pub absolute_timeout_hours: u64,
     pub lockout_threshold: u32,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The key that seals secrets at rest (base64, 32 bytes). Without it, a key is generated
+    /// into `data_dir/server.key` on first start; an https portal must configure it.
+    pub server_key: Option<SecretString>,
+    /// Clinic policy: patients must set up a second sign-in step.
+    pub require_second_factor: bool,
 }
 
 /// The keys `portal.toml` may set (all optional).
@@ -42,6 +47,8 @@ struct FileConfig {
     absolute_timeout_hours: Option<u64>,
     lockout_threshold: Option<u32>,
     trusted_proxies: Option<Vec<String>>,
+    server_key: Option<String>,
+    require_second_factor: Option<bool>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -119,7 +126,19 @@ impl Config {
         {
             return Err("PORTAL_DEMO cannot be on for a portal served over https: the demo accounts have published passwords".into());
         }
+        let server_key = env("PORTAL_SERVER_KEY").or(file.server_key);
+        if server_key.is_none()
+            && public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        {
+            return Err("PORTAL_SERVER_KEY must be set for a portal served over https (32 random bytes, base64), and be the same on every instance".into());
+        }
         Ok(Self {
+            server_key: server_key.map(Into::into),
+            require_second_factor: parse_bool_env("PORTAL_REQUIRE_SECOND_FACTOR")?
+                .or(file.require_second_factor)
+                .unwrap_or(false),
             trusted_proxies,
             demo,
             data_dir,
@@ -150,13 +169,63 @@ impl Config {
         })
     }
 
-    pub fn settings(&self) -> backend::Settings {
-        backend::Settings {
+    pub fn settings(&self) -> Result<backend::Settings, String> {
+        Ok(backend::Settings {
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout_minutes * 60),
             absolute_timeout: std::time::Duration::from_secs(self.absolute_timeout_hours * 3600),
             lockout_threshold: self.lockout_threshold,
             mail_from: self.mail_from.clone(),
+            public_url: self.public_origin(),
+            server_key: self.load_server_key()?,
+            require_second_factor_for_patients: self.require_second_factor,
             ..backend::Settings::default()
+        })
+    }
+
+    /// Where people reach the portal, for links in email. On a loopback address that is
+    /// `http://localhost:PORT`.
+    pub fn public_origin(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None if self.addr.ip().is_loopback() => {
+                format!("http://localhost:{}", self.addr.port())
+            }
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    /// The configured server key, or the one in `data_dir/server.key`, generated (readable by
+    /// this user only) on first start.
+    fn load_server_key(&self) -> Result<backend::crypto::ServerKey, String> {
+        use backend::crypto::ServerKey;
+        use secrecy::ExposeSecret;
+        if let Some(k) = &self.server_key {
+            return ServerKey::from_base64(k.expose_secret())
+                .map_err(|e| format!("PORTAL_SERVER_KEY: {e}"));
+        }
+        let path = self.data_dir.join("server.key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                ServerKey::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+                let key = ServerKey::random();
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+                let mut f = opts
+                    .open(&path)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                std::io::Write::write_all(&mut f, key.to_base64().as_bytes())
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                tracing::info!(path = %path.display(), "generated a new server key");
+                Ok(key)
+            }
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }
     }
 

@@ -29,7 +29,7 @@ pub async fn open_portal(cfg: &Config) -> Result<Portal, String> {
         ),
         None => Arc::new(OutboxMailer::new(db.clone(), clock.clone())),
     };
-    Ok(Portal::new(db, clock, cfg.settings(), mailer))
+    Ok(Portal::new(db, clock, cfg.settings()?, mailer))
 }
 
 /// Site settings for Leptos, with defaults that work from the repository root after a build.

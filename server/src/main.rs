@@ -90,6 +90,22 @@ enum AccountCommand {
         /// Username or email address.
         login: String,
     },
+    /// Suspend an account: sign-in is refused and every session ends at once.
+    Suspend {
+        /// Username or email address.
+        login: String,
+    },
+    /// Lift a suspension after checking the person's identity.
+    Restore {
+        /// Username or email address.
+        login: String,
+    },
+    /// Remove an account's second sign-in steps and backup codes (a lost phone), after
+    /// checking the person's identity. The person is told by email.
+    ResetFactors {
+        /// Username or email address.
+        login: String,
+    },
 }
 
 fn cli_meta() -> RequestMeta {
@@ -223,6 +239,42 @@ async fn run(cmd: Command) -> Result<(), String> {
                     e => e.to_string(),
                 })?;
             println!("unlocked {username}");
+            Ok(())
+        }
+        Command::Account { command } => {
+            let not_found = |login: &str| {
+                let login = login.to_owned();
+                move |e: backend::Error| match e {
+                    backend::Error::NotFound => format!("no account {login}"),
+                    e => e.to_string(),
+                }
+            };
+            match command {
+                AccountCommand::Suspend { login } => {
+                    let u = portal
+                        .suspend_account(&login, by, &meta)
+                        .await
+                        .map_err(not_found(&login))?;
+                    println!("suspended {u}; every session of it has ended");
+                }
+                AccountCommand::Restore { login } => {
+                    let u = portal
+                        .restore_account(&login, by, &meta)
+                        .await
+                        .map_err(not_found(&login))?;
+                    println!("restored {u}");
+                }
+                AccountCommand::ResetFactors { login } => {
+                    let (u, n) = portal
+                        .reset_second_factors(&login, by, &meta)
+                        .await
+                        .map_err(not_found(&login))?;
+                    println!(
+                        "removed {n} second sign-in steps and the backup codes of {u}; they were told by email"
+                    );
+                }
+                AccountCommand::Unlock { .. } => unreachable!("handled above"),
+            }
             Ok(())
         }
         Command::Outbox { limit } => {

@@ -13,7 +13,8 @@ pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
             Ok(signed_in) => {
                 // A new session id at every sign-in: whatever session the browser had is ended.
                 if let Some(old) = c.principal.session_id() {
-                    backend::auth::session::end(&c.portal.db, old, "replaced", c.portal.now()).await?;
+                    backend::auth::session::end(&c.portal.db, old, "replaced", c.portal.now())
+                        .await?;
                 }
                 ssr::set_cookie(COOKIE, &signed_in.token, None);
                 leptos_axum::redirect("/home");
@@ -24,9 +25,16 @@ pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
                 leptos_axum::redirect("/activate/confirm");
                 Ok(())
             }
-            Err(Blocked::StaffNeedsSecondFactor) => Err(AppError::BadRequest(
-                "Staff accounts sign in to the staff console with a second factor, which this version does not offer yet.".into(),
-            )),
+            Err(Blocked::SecondFactor { ticket, .. }) => {
+                ssr::set_cookie(super::security::SECOND_STEP_COOKIE, &ticket, Some(600));
+                leptos_axum::redirect("/signin/verify");
+                Ok(())
+            }
+            Err(Blocked::MustEnrol { ticket }) => {
+                ssr::set_cookie(super::security::SETUP_COOKIE, &ticket, Some(600));
+                leptos_axum::redirect("/signin/setup");
+                Ok(())
+            }
         }
     })
     .await

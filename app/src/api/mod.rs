@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod auth;
 pub mod results;
+pub mod security;
 pub mod sessions;
 
 /// Who may call a server function.
@@ -32,6 +33,32 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/sessions/list", Policy::SignedIn),
     ("/api/sessions/end", Policy::SignedIn),
     ("/api/sessions/end_others", Policy::SignedIn),
+    ("/api/signin/choices", Policy::Public),
+    ("/api/signin/send_code", Policy::Public),
+    ("/api/signin/verify", Policy::Public),
+    ("/api/signin/setup_begin", Policy::Public),
+    ("/api/signin/setup_finish", Policy::Public),
+    ("/api/security/overview", Policy::SignedIn),
+    ("/api/security/reauth", Policy::SignedIn),
+    ("/api/security/password", Policy::SignedIn),
+    ("/api/security/totp_begin", Policy::SignedIn),
+    ("/api/security/totp_confirm", Policy::SignedIn),
+    ("/api/security/code_factor", Policy::SignedIn),
+    ("/api/security/remove_factor", Policy::SignedIn),
+    ("/api/security/backup_codes", Policy::SignedIn),
+    ("/api/security/email_start", Policy::SignedIn),
+    ("/api/security/email_confirm", Policy::SignedIn),
+    ("/api/security/phone_start", Policy::SignedIn),
+    ("/api/security/phone_confirm", Policy::SignedIn),
+    ("/api/security/phone_remove", Policy::SignedIn),
+    ("/api/security/activity", Policy::SignedIn),
+    ("/api/security/report", Policy::SignedIn),
+    ("/api/recovery/forgot_password", Policy::Public),
+    ("/api/recovery/forgot_username", Policy::Public),
+    ("/api/recovery/reset_state", Policy::Public),
+    ("/api/recovery/reset_send_code", Policy::Public),
+    ("/api/recovery/reset_factor", Policy::Public),
+    ("/api/recovery/reset", Policy::Public),
 ];
 
 pub fn policy_of(path: &str) -> Option<Policy> {

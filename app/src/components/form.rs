@@ -12,6 +12,9 @@ pub fn Field(
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] inputmode: Option<&'static str>,
+    /// The field name, when several forms on one page send the same name.
+    #[prop(optional)]
+    name: Option<&'static str>,
 ) -> impl IntoView {
     let hint_id = format!("{id}-hint");
     let described = hint.map(|_| hint_id.clone());
@@ -21,7 +24,7 @@ pub fn Field(
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
             <input
                 id=id
-                name=id
+                name=name.unwrap_or(id)
                 type=kind
                 autocomplete=autocomplete
                 inputmode=inputmode

@@ -1,4 +1,5 @@
 //! Reusable pieces of the interface.
 
+pub mod factors;
 pub mod form;
 pub mod layout;

@@ -12,6 +12,7 @@ pub fn SignIn() -> impl IntoView {
     let query = use_query_map();
     let signed_out = move || query.with(|q| q.get("signed_out").is_some());
     let timed_out = move || query.with(|q| q.get("timed_out").is_some());
+    let suspended = move || query.with(|q| q.get("suspended").is_some());
     view! {
         <Title text="Sign in" />
         <main id="main" class="narrow">
@@ -25,12 +26,18 @@ pub fn SignIn() -> impl IntoView {
                     "You were signed out because the portal was not used for a while."
                 </p>
             </Show>
+            <Show when=suspended>
+                <p class="notice" role="status">
+                    "Your account is suspended and every device was signed out. Call your clinic to restore access."
+                </p>
+            </Show>
             <ActionForm action=action>
                 <Field id="login" label="Username or email" autocomplete="username" />
                 <Field id="password" label="Password" kind="password" autocomplete="current-password" />
                 {action_error(action.value())}
                 <button type="submit" class="button">"Sign in"</button>
             </ActionForm>
+            <p><A href="/forgot-password">"Forgot your password?"</A> " · " <A href="/forgot-username">"Forgot your username?"</A></p>
             <p>"New to the portal? " <A href="/activate">"Activate your account"</A> " with the code from your clinic."</p>
         </main>
     }

@@ -30,7 +30,7 @@ const EVERYONE: [Who; 7] = [
 ];
 
 /// A request body for each server function; record ids always point at patient A's data.
-fn sample(path: &str, a_result: &str, a_session: &str) -> Option<String> {
+fn sample(path: &str, a_result: &str, a_session: &str, a_factor: &str) -> Option<String> {
     Some(match path {
         "/api/auth/sign_in" => "login=nobody&password=wrong-password-123".into(),
         "/api/auth/sign_out" | "/api/auth/me" => String::new(),
@@ -47,13 +47,63 @@ fn sample(path: &str, a_result: &str, a_session: &str) -> Option<String> {
         "/api/results/get" => format!("id={a_result}"),
         "/api/sessions/list" | "/api/sessions/end_others" => String::new(),
         "/api/sessions/end" => format!("id={a_session}"),
+        "/api/signin/choices" | "/api/signin/setup_begin" => String::new(),
+        "/api/signin/send_code" => "method=email".into(),
+        "/api/signin/verify" => "method=app&code=123456".into(),
+        "/api/signin/setup_finish" => "code=123456".into(),
+        "/api/security/overview"
+        | "/api/security/totp_begin"
+        | "/api/security/backup_codes"
+        | "/api/security/phone_remove"
+        | "/api/security/activity" => String::new(),
+        "/api/security/reauth" => "password=not-the-password-1".into(),
+        "/api/security/password" => {
+            "current_password=x&new_password=Copper-Kettle-Winter-8812&confirm_password=other".into()
+        }
+        "/api/security/totp_confirm" => "code=12345".into(),
+        "/api/security/code_factor" => "method=carrier-pigeon".into(),
+        "/api/security/remove_factor" => format!("id={a_factor}"),
+        "/api/security/email_start" => "email=not-an-address".into(),
+        "/api/security/email_confirm"
+        | "/api/security/phone_confirm" => "code=12".into(),
+        "/api/security/phone_start" => "phone=call-me".into(),
+        "/api/security/report" => "confirm=no".into(),
+        "/api/recovery/forgot_password" => "login=nobody.here".into(),
+        "/api/recovery/forgot_username" => "email=nobody%40example.org".into(),
+        "/api/recovery/reset_state" | "/api/recovery/reset_send_code" => "token=nope".into(),
+        "/api/recovery/reset_factor" => "token=nope&method=app&code=123456".into(),
+        "/api/recovery/reset" => {
+            "token=nope&new_password=Copper-Kettle-Winter-8812&confirm_password=Copper-Kettle-Winter-8812".into()
+        }
         _ => return None,
     })
 }
 
 /// Functions whose sample names a record of patient A: others must get 404, never the data.
 fn targets_a_record(path: &str) -> bool {
-    matches!(path, "/api/results/get" | "/api/sessions/end")
+    matches!(
+        path,
+        "/api/results/get" | "/api/sessions/end" | "/api/security/remove_factor"
+    )
+}
+
+/// What a signed-in caller allowed to call a function gets for its sample: samples that
+/// carry bad input on purpose (so that nothing changes) get 400.
+fn allowed_reply(path: &str) -> &'static [u16] {
+    match path {
+        "/api/security/reauth"
+        | "/api/security/password"
+        | "/api/security/totp_confirm"
+        | "/api/security/code_factor"
+        | "/api/security/email_start"
+        | "/api/security/email_confirm"
+        | "/api/security/phone_start"
+        | "/api/security/phone_confirm"
+        | "/api/security/report" => &[400],
+        // New backup codes need a factor, which patient A's may be gone by then.
+        "/api/security/backup_codes" => &[200, 400],
+        _ => &[200],
+    }
 }
 
 async fn session(app: &TestApp, who: Who) -> Option<String> {
@@ -73,9 +123,9 @@ fn expected(policy: Policy, who: Who, path: &str) -> &'static [u16] {
     match (policy, who) {
         (Policy::Public, _) => &[200, 302, 400, 401, 423, 429],
         (_, Who::Anonymous | Who::Suspended) => &[401],
-        (Policy::SignedIn, Who::PatientA) => &[200],
+        (Policy::SignedIn, Who::PatientA) => allowed_reply(path),
         (Policy::SignedIn, _) if targets_a_record(path) => &[404],
-        (Policy::SignedIn, _) => &[200],
+        (Policy::SignedIn, _) => allowed_reply(path),
         (Policy::Patient, Who::Clinician | Who::FrontDesk | Who::Admin) => &[403],
         (Policy::Patient, Who::PatientB) if targets_a_record(path) => &[404],
         (Policy::Patient, _) => &[200],
@@ -95,6 +145,24 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         .unwrap();
     let a_result = app.a_result_of(READY_MRN).await;
     let a_user = app.user_id(READY_USERNAME).await;
+    let a_account = user_account::Entity::find_by_id(a_user.clone())
+        .one(&app.portal.db)
+        .await
+        .unwrap()
+        .unwrap();
+    app.portal
+        .enable_code_factor(
+            &a_account,
+            domain::security::Method::Email,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let a_factor = backend::auth::factors::confirmed_factors(&app.portal.db, &a_user)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
 
     let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m.to_string()))
@@ -123,7 +191,7 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
                     .await
                     .unwrap()
                     .id;
-            let body = sample(path, &a_result, &a_session).unwrap_or_else(|| {
+            let body = sample(path, &a_result, &a_session, &a_factor).unwrap_or_else(|| {
                 panic!("{path} has no sample request in the access-matrix test")
             });
             let token = session(&app, who).await;
