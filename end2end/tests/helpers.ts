@@ -26,6 +26,21 @@ export const DARA = {
   sodium: 'Sodium [Moles/volume] in Serum or Plasma',
 } as const;
 
+/** Demo staff share the demo password; each must set up a second step at first sign-in. */
+export const DEMO_STAFF_PASSWORD = 'Maple-Lantern-Harbor-42';
+
+export const FEN = {
+  username: 'fen.mocklin',
+  fullName: 'Fen Mocklin',
+  email: 'fen.mocklin@riverside.example.org',
+} as const;
+
+export const RILEY = {
+  username: 'riley.frontdesk',
+  fullName: 'Riley Okafor',
+  email: 'riley.frontdesk@riverside.example.org',
+} as const;
+
 export const EMET = {
   firstName: 'Emet',
   lastName: 'Stubfield',

@@ -359,7 +359,7 @@ fn print_sign_ins(cfg: &Config, d: &demo::DemoSignIns) {
     }
     println!();
     println!(
-        "  Staff accounts (password as above; staff sign-in needs a second factor, coming with the staff console): {}",
+        "  Staff accounts (password as above; the first sign-in sets up an authenticator app): {}",
         d.staff
             .iter()
             .map(|(u, r)| format!("{u} ({})", r.as_str()))
