@@ -265,3 +265,31 @@ async fn a_lock_voids_earlier_links_and_only_a_reset_with_a_second_factor_unlock
         "signed in up to the second step: the lock is lifted"
     );
 }
+
+#[tokio::test]
+async fn a_password_reset_voids_a_sign_in_that_was_waiting_for_its_second_step_set_up() {
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    let (staff, ..) = backend::demo::STAFF[1];
+    let backend::auth::signin::Blocked::MustEnrol { ticket } =
+        sign_in_blocked(&portal, staff, DEMO_PASSWORD).await
+    else {
+        panic!("staff must set up a second step");
+    };
+    portal.request_password_reset(staff, &meta()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mail = backend::notify::outbox(&portal.db, 200).await.unwrap();
+    let token = token_in(
+        &mail
+            .iter()
+            .rev()
+            .find(|m| m.subject.contains("Reset your"))
+            .unwrap()
+            .body,
+    );
+    portal
+        .reset_password(&token, NEW_PASSWORD, &meta())
+        .await
+        .unwrap();
+    assert!(invalid(portal.enrol_totp_begin(&ticket).await).contains("expired"));
+}

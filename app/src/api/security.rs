@@ -197,7 +197,16 @@ pub async fn enable_code_factor(method: String) -> Result<Vec<String>, AppError>
     ssr::run(Policy::SignedIn, |c| async move {
         let user = c.portal.recently_authenticated(&c.principal).await?;
         let m = self::method(&method)?;
-        Ok(c.portal.enable_code_factor(&user, m, &c.meta).await?)
+        let codes = c.portal.enable_code_factor(&user, m, &c.meta).await?;
+        c.portal
+            .after_security_change(
+                &c.principal,
+                &user,
+                "Other devices were signed out",
+                "You turned on sign-in codes, so every other device was signed out.",
+            )
+            .await?;
+        Ok(codes)
     })
     .await
 }
@@ -350,10 +359,11 @@ pub async fn reset_state(token: String) -> Result<ResetInfo, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "recovery/reset_send_code")]
-pub async fn reset_send_code(token: String) -> Result<(), AppError> {
+pub async fn reset_send_code(token: String, method: String) -> Result<(), AppError> {
     use super::{Policy, ssr};
     ssr::run(Policy::Public, |c| async move {
-        Ok(c.portal.reset_send_code(&token, &c.meta).await?)
+        let m = self::method(&method)?;
+        Ok(c.portal.reset_send_code(&token, m, &c.meta).await?)
     })
     .await
 }

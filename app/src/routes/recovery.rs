@@ -1,7 +1,8 @@
 //! Forgotten password and username, and the reset page the emailed link opens.
 
 use crate::api::security::{
-    ForgotPassword, ForgotUsername, ResetFactor, ResetInfo, ResetPassword, reset_state,
+    ForgotPassword, ForgotUsername, ResetFactor, ResetInfo, ResetPassword, ResetSendCode,
+    reset_state,
 };
 use crate::components::form::{Field, action_error};
 use domain::security::Method;
@@ -81,6 +82,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let token = RwSignal::new(String::new());
     let verify = ServerAction::<ResetFactor>::new();
     let reset = ServerAction::<ResetPassword>::new();
+    let send = ServerAction::<ResetSendCode>::new();
     Effect::new(move |_| {
         // Effects run only in the browser.
         let w = window();
@@ -132,7 +134,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                                 <p class="alert" role="alert">{e.to_string()}</p>
                                 <p><A href="/forgot-password">"Ask for a new link"</A></p>
                             }.into_any(),
-                            Some(Ok(info)) => reset_form(info, token, verify, reset),
+                            Some(Ok(info)) => reset_form(info, token, verify, send, reset),
                         }
                     })}
                 </Suspense>
@@ -145,14 +147,49 @@ fn reset_form(
     info: ResetInfo,
     token: RwSignal<String>,
     verify: ServerAction<ResetFactor>,
+    send: ServerAction<ResetSendCode>,
     reset: ServerAction<ResetPassword>,
 ) -> AnyView {
     if !info.choice.methods.is_empty() && !info.factor_done {
         let app = info.choice.methods.contains(&Method::App);
         let backup = info.choice.methods.contains(&Method::Backup);
+        let sent = move || send.value().get().is_some_and(|r| r.is_ok());
+        let coded = |m: Method, id: &'static str, label: &'static str, button: &'static str| {
+            info.choice.methods.contains(&m).then(|| view! {
+                <ActionForm action=send>
+                    <input type="hidden" name="token" prop:value=move || token.get() />
+                    <input type="hidden" name="method" value=m.as_str() />
+                    <button type="submit" class="button secondary">{button}</button>
+                </ActionForm>
+                <Show when=sent>
+                    <p class="notice" role="status">"A code is on its way. It works once, for 10 minutes."</p>
+                </Show>
+                <ActionForm action=verify>
+                    <input type="hidden" name="token" prop:value=move || token.get() />
+                    <input type="hidden" name="method" value=m.as_str() />
+                    <Field id=id name="code" label=label inputmode="numeric" autocomplete="one-time-code" />
+                    <button type="submit" class="button">"Verify"</button>
+                </ActionForm>
+            })
+        };
+        let email = coded(
+            Method::Email,
+            "email_code",
+            "Code from the email",
+            "Email me a code",
+        );
+        let sms = coded(
+            Method::Sms,
+            "sms_code",
+            "Code from the text message",
+            "Text me a code",
+        );
         return view! {
             <p>"First, confirm your second sign-in step."</p>
             {action_error(verify.value())}
+            {action_error(send.value())}
+            {email}
+            {sms}
             {app.then(|| view! {
                 <ActionForm action=verify>
                     <input type="hidden" name="token" prop:value=move || token.get() />

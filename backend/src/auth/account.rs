@@ -32,6 +32,11 @@ const SECURITY_ACTIONS: &[(&str, &str)] = &[
     ("backup_code.used", "Backup code used"),
     ("email.changed", "Email address changed"),
     ("phone.verified", "Mobile number verified"),
+    ("phone.removed", "Mobile number removed"),
+    ("email.change_started", "Code sent to a new email address"),
+    ("phone.change_started", "Code sent to a mobile number"),
+    ("verification.failed", "Wrong confirmation code"),
+    ("account.restored", "Account restored by the clinic"),
     ("session.ended", "A session was ended"),
     ("session.ended_others", "Signed out everywhere else"),
     ("account.locked", "Account locked"),
@@ -102,19 +107,11 @@ impl Portal {
             return Ok(());
         }
         let txn = self.db.begin().await?;
-        let failures = user.failed_logins.max(0) + 1;
-        let lock = failures as u32 >= self.settings.lockout_threshold;
-        let mut upd = user_account::Entity::update_many()
-            .col_expr(user_account::Column::FailedLogins, Expr::value(failures));
-        if lock {
-            upd = upd.col_expr(user_account::Column::LockedAt, Expr::value(now));
-        }
-        upd.filter(user_account::Column::Id.eq(user.id.clone()))
-            .exec(&txn)
-            .await?;
+        let lock =
+            factors::count_account_failure(&txn, &user.id, self.settings.lockout_threshold, now)
+                .await?;
         if lock {
             session::end_all(&txn, &user.id, "locked", now).await?;
-            factors::cancel_tickets(&txn, &user.id, factors::T_RESET, now).await?;
         }
         audit::record(
             &txn,
@@ -244,7 +241,7 @@ impl Portal {
             .filter(user_account::Column::Id.eq(user.id.clone()))
             .exec(&txn)
             .await?;
-        factors::cancel_tickets(&txn, &user.id, factors::T_RESET, now).await?;
+        factors::cancel_pending(&txn, &user.id, now).await?;
         audit::record(
             &txn,
             now,
@@ -354,7 +351,9 @@ impl Portal {
                 "That email address belongs to another account. Use a different one.".into(),
             ));
         }
-        factors::consume_ticket(&txn, &t.id, now).await?;
+        if !factors::consume_ticket(&txn, &t.id, now).await? {
+            return Err(Error::Invalid("That code was already used.".into()));
+        }
         user_account::Entity::update_many()
             .col_expr(user_account::Column::Email, Expr::value(email.as_str()))
             .col_expr(user_account::Column::EmailKey, Expr::value(email.key()))
@@ -427,7 +426,9 @@ impl Portal {
             .await?;
         let now = self.now();
         let txn = self.db.begin().await?;
-        factors::consume_ticket(&txn, &t.id, now).await?;
+        if !factors::consume_ticket(&txn, &t.id, now).await? {
+            return Err(Error::Invalid("That code was already used.".into()));
+        }
         user_account::Entity::update_many()
             .col_expr(user_account::Column::Phone, Expr::value(phone))
             .col_expr(user_account::Column::PhoneVerifiedAt, Expr::value(now))
@@ -484,6 +485,13 @@ impl Portal {
             Entry::new("phone.removed", Outcome::Ok)
                 .actor(user.id.clone())
                 .maybe_patient(user.patient_id.clone()),
+        )
+        .await?;
+        self.after_security_change(
+            p,
+            &user,
+            "Your mobile number was removed",
+            "The mobile number was removed from your account. Other devices were signed out.\n\nIf you did not do this, call your clinic now.",
         )
         .await
     }
@@ -638,9 +646,7 @@ impl Portal {
             .exec(&txn)
             .await?;
         session::end_all(&txn, &user.id, "suspended", now).await?;
-        for purpose in [factors::T_RESET, factors::T_SIGNIN, factors::T_ENROL] {
-            factors::cancel_tickets(&txn, &user.id, purpose, now).await?;
-        }
+        factors::cancel_pending(&txn, &user.id, now).await?;
         audit::record(
             &txn,
             now,
@@ -682,9 +688,7 @@ impl Portal {
             .exec(&txn)
             .await?;
         session::end_all(&txn, &user.id, "second factors reset", now).await?;
-        for purpose in [factors::T_RESET, factors::T_SIGNIN] {
-            factors::cancel_tickets(&txn, &user.id, purpose, now).await?;
-        }
+        factors::cancel_pending(&txn, &user.id, now).await?;
         audit::record(
             &txn,
             now,

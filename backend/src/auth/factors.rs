@@ -218,6 +218,67 @@ pub async fn cancel_tickets(
     Ok(r.rows_affected)
 }
 
+/// Voids every sign-in, set-up and reset ticket of a user: after a password change or reset,
+/// a lock, a suspension or a factor reset, nothing started before may finish.
+pub async fn cancel_pending(db: &impl ConnectionTrait, user_id: &str, now: i64) -> Result<()> {
+    for purpose in [T_SIGNIN, T_ENROL, T_RESET] {
+        cancel_tickets(db, user_id, purpose, now).await?;
+    }
+    Ok(())
+}
+
+/// Counts one failure on the account in a single statement (parallel failures all count)
+/// and locks it at the threshold. Returns whether it is now locked.
+pub async fn count_account_failure(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    threshold: u32,
+    now: i64,
+) -> Result<bool> {
+    user_account::Entity::update_many()
+        .col_expr(
+            user_account::Column::FailedLogins,
+            Expr::col(user_account::Column::FailedLogins).add(1),
+        )
+        .filter(user_account::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    let locked = user_account::Entity::update_many()
+        .col_expr(user_account::Column::LockedAt, Expr::value(now))
+        .filter(user_account::Column::Id.eq(user_id))
+        .filter(user_account::Column::LockedAt.is_null())
+        .filter(user_account::Column::FailedLogins.gte(threshold as i32))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if locked {
+        cancel_pending(db, user_id, now).await?;
+    }
+    Ok(locked)
+}
+
+/// Reserves one try on a ticket before its code is checked, in one statement, so parallel
+/// guesses cannot outrun the limit. False when the tries are used up.
+pub async fn reserve_ticket_try(
+    db: &impl ConnectionTrait,
+    ticket_id: &str,
+    tries: i32,
+) -> Result<bool> {
+    Ok(auth_ticket::Entity::update_many()
+        .col_expr(
+            auth_ticket::Column::Attempts,
+            Expr::col(auth_ticket::Column::Attempts).add(1),
+        )
+        .filter(auth_ticket::Column::Id.eq(ticket_id))
+        .filter(auth_ticket::Column::UsedAt.is_null())
+        .filter(auth_ticket::Column::Attempts.lt(tries))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
 pub async fn confirmed_factors(
     db: &impl ConnectionTrait,
     user_id: &str,
@@ -324,6 +385,13 @@ impl Portal {
         if role.is_staff() && !has_strong {
             return Ok(Needed::Enrolment);
         }
+        if choice.methods.is_empty() && !factors.is_empty() {
+            // Factors exist but none can be offered here: never fall back to the password alone.
+            return Err(Error::Invalid(
+                "Your second sign-in step cannot be used here. Call your clinic to reset it."
+                    .into(),
+            ));
+        }
         if choice.methods.is_empty() {
             return Ok(if required {
                 Needed::Enrolment
@@ -422,8 +490,18 @@ impl Portal {
     ) -> Result<()> {
         let now = self.now();
         let tries = self.settings.second_factor_tries as i32;
-        if ticket.attempts >= tries {
+        if !reserve_ticket_try(&self.db, &ticket.id, tries).await? {
             consume_ticket(&self.db, &ticket.id, now).await?;
+            audit::record(
+                &self.db,
+                now,
+                meta,
+                Entry::new("second_factor.failed", Outcome::Denied)
+                    .actor(user.id.clone())
+                    .maybe_patient(user.patient_id.clone())
+                    .detail("too many tries"),
+            )
+            .await?;
             return Err(Error::Invalid(
                 "Too many wrong codes. Start again from the sign-in page.".into(),
             ));
@@ -477,39 +555,15 @@ impl Portal {
 
     async fn second_factor_failed(
         &self,
-        ticket: &auth_ticket::Model,
+        _ticket: &auth_ticket::Model,
         user: &user_account::Model,
         method: Method,
         meta: &RequestMeta,
     ) -> Result<()> {
         let now = self.now();
         let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-        auth_ticket::Entity::update_many()
-            .col_expr(
-                auth_ticket::Column::Attempts,
-                Expr::col(auth_ticket::Column::Attempts).add(1),
-            )
-            .filter(auth_ticket::Column::Id.eq(ticket.id.clone()))
-            .exec(&txn)
-            .await?;
-        let fresh = user_account::Entity::find_by_id(user.id.clone())
-            .one(&txn)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let failures = Ord::max(fresh.failed_logins, 0) + 1;
-        let lock = failures as u32 >= self.settings.lockout_threshold && fresh.locked_at.is_none();
-        let mut upd = user_account::Entity::update_many()
-            .col_expr(user_account::Column::FailedLogins, Expr::value(failures));
-        if lock {
-            upd = upd.col_expr(user_account::Column::LockedAt, Expr::value(now));
-        }
-        upd.filter(user_account::Column::Id.eq(user.id.clone()))
-            .exec(&txn)
-            .await?;
-        if lock {
-            consume_ticket(&txn, &ticket.id, now).await?;
-            cancel_tickets(&txn, &user.id, T_RESET, now).await?;
-        }
+        let lock =
+            count_account_failure(&txn, &user.id, self.settings.lockout_threshold, now).await?;
         audit::record(
             &txn,
             now,

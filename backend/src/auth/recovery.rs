@@ -176,8 +176,20 @@ impl Portal {
     /// email.
     async fn reset_choice(&self, user: &user_account::Model) -> Result<FactorChoice> {
         let mut c = factors::choice_for(&self.db, user).await?;
-        c.methods.retain(|m| *m != Method::Email);
-        c.email_hint = None;
+        // Email codes prove nothing the link did not, unless they are all the person has.
+        if c.methods.iter().any(|m| *m != Method::Email) {
+            c.methods.retain(|m| *m != Method::Email);
+            c.email_hint = None;
+        }
+        if c.methods.is_empty()
+            && !factors::confirmed_factors(&self.db, &user.id)
+                .await?
+                .is_empty()
+        {
+            return Err(Error::Invalid(
+                "Your second sign-in step cannot be used here. Call your clinic to reset your password.".into(),
+            ));
+        }
         Ok(c)
     }
 
@@ -189,19 +201,21 @@ impl Portal {
         })
     }
 
-    pub async fn reset_send_code(&self, token: &str, meta: &RequestMeta) -> Result<()> {
+    pub async fn reset_send_code(
+        &self,
+        token: &str,
+        method: Method,
+        meta: &RequestMeta,
+    ) -> Result<()> {
         let (t, user) = self.reset_ticket(token).await?;
-        if !self
-            .reset_choice(&user)
-            .await?
-            .methods
-            .contains(&Method::Sms)
+        if !matches!(method, Method::Email | Method::Sms)
+            || !self.reset_choice(&user).await?.methods.contains(&method)
         {
             return Err(Error::Invalid(
-                "Text-message codes are not set up for this account.".into(),
+                "That method is not set up for this account.".into(),
             ));
         }
-        self.send_ticket_code(&t, &user, Method::Sms, meta).await
+        self.send_ticket_code(&t, &user, method, meta).await
     }
 
     /// Proves a second factor for a reset (SECURITY 5: a reset that unlocks needs one).
@@ -293,8 +307,7 @@ impl Portal {
                 throttle::clear(&txn, &throttle::login_bucket(key)).await?;
             }
         }
-        factors::cancel_tickets(&txn, &user.id, T_RESET, now).await?;
-        factors::cancel_tickets(&txn, &user.id, factors::T_SIGNIN, now).await?;
+        factors::cancel_pending(&txn, &user.id, now).await?;
         let ended = session::end_all(&txn, &user.id, "password reset", now).await?;
         audit::record(
             &txn,
@@ -313,6 +326,19 @@ impl Portal {
                 )),
         )
         .await?;
+        if factor_done && user.locked_at.is_some() {
+            audit::record(
+                &txn,
+                now,
+                meta,
+                Entry::new("account.unlocked", Outcome::Ok)
+                    .actor(user.id.clone())
+                    .maybe_patient(user.patient_id.clone())
+                    .object(user.id.clone())
+                    .detail("by a password reset with a second factor"),
+            )
+            .await?;
+        }
         txn.commit().await?;
         self.notify(
             &user,

@@ -129,8 +129,9 @@ impl Portal {
                 );
                 if failures >= s.lockout_threshold && u.locked_at.is_none() {
                     upd = upd.col_expr(user_account::Column::LockedAt, Expr::value(now));
-                    // A lock voids every reset link sent before it (SECURITY 5).
-                    factors::cancel_tickets(&txn, &u.id, factors::T_RESET, now).await?;
+                    // A lock voids every reset link sent before it (SECURITY 5), and any
+                    // sign-in waiting for its second step.
+                    factors::cancel_pending(&txn, &u.id, now).await?;
                 }
                 upd.filter(user_account::Column::Id.eq(u.id.clone()))
                     .exec(&txn)

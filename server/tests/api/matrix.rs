@@ -70,7 +70,8 @@ fn sample(path: &str, a_result: &str, a_session: &str, a_factor: &str) -> Option
         "/api/security/report" => "confirm=no".into(),
         "/api/recovery/forgot_password" => "login=nobody.here".into(),
         "/api/recovery/forgot_username" => "email=nobody%40example.org".into(),
-        "/api/recovery/reset_state" | "/api/recovery/reset_send_code" => "token=nope".into(),
+        "/api/recovery/reset_state" => "token=nope".into(),
+        "/api/recovery/reset_send_code" => "token=nope&method=sms".into(),
         "/api/recovery/reset_factor" => "token=nope&method=app&code=123456".into(),
         "/api/recovery/reset" => {
             "token=nope&new_password=Copper-Kettle-Winter-8812&confirm_password=Copper-Kettle-Winter-8812".into()
