@@ -1,5 +1,5 @@
 //! The Leptos application: pages (routes/), components and server functions (api/).
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 pub mod api;
 pub mod components;

@@ -22,21 +22,20 @@ pub fn ForgotPasswordPage() -> impl IntoView {
         <main id="main" class="narrow">
             <p class="brand">"My Health Connection"</p>
             <h1>"Forgot your password"</h1>
-            <Show
-                when=sent
-                fallback=move || view! {
-                    <p>"Enter your username or email. If it belongs to an account, we email a link to choose a new password. The link works once, for one hour."</p>
-                    <ActionForm action=action>
-                        <Field id="login" label="Username or email" autocomplete="username" />
-                        {action_error(action.value())}
-                        <button type="submit" class="button">"Email me a link"</button>
-                    </ActionForm>
-                }
-            >
+            <Show when=sent>
                 <p class="notice" role="status">
                     "If that name belongs to an account, a link is on its way to its email address. Check your inbox (and spam folder) in a few minutes."
                 </p>
             </Show>
+            // Hidden, not removed: the form's own handlers may still be running.
+            <div hidden=sent>
+                <p>"Enter your username or email. If it belongs to an account, we email a link to choose a new password. The link works once, for one hour."</p>
+                <ActionForm action=action>
+                    <Field id="login" label="Username or email" autocomplete="username" />
+                    {action_error(action.value())}
+                    <button type="submit" class="button">"Email me a link"</button>
+                </ActionForm>
+            </div>
             <p><A href="/forgot-username">"Forgot your username?"</A> " · " <A href="/signin">"Back to sign-in"</A></p>
         </main>
     }
@@ -54,21 +53,19 @@ pub fn ForgotUsernamePage() -> impl IntoView {
         <main id="main" class="narrow">
             <p class="brand">"My Health Connection"</p>
             <h1>"Forgot your username"</h1>
-            <Show
-                when=sent
-                fallback=move || view! {
-                    <p>"Enter the email address of your account. If it belongs to one, we email the username to it."</p>
-                    <ActionForm action=action>
-                        <Field id="email" label="Email" kind="email" autocomplete="email" />
-                        {action_error(action.value())}
-                        <button type="submit" class="button">"Email my username"</button>
-                    </ActionForm>
-                }
-            >
+            <Show when=sent>
                 <p class="notice" role="status">
                     "If that address belongs to an account, its username is on its way there."
                 </p>
             </Show>
+            <div hidden=sent>
+                <p>"Enter the email address of your account. If it belongs to one, we email the username to it."</p>
+                <ActionForm action=action>
+                    <Field id="email" label="Email" kind="email" autocomplete="email" />
+                    {action_error(action.value())}
+                    <button type="submit" class="button">"Email my username"</button>
+                </ActionForm>
+            </div>
             <p><A href="/signin">"Back to sign-in"</A></p>
         </main>
     }
@@ -116,13 +113,11 @@ pub fn ResetPasswordPage() -> impl IntoView {
         <main id="main" class="narrow">
             <p class="brand">"My Health Connection"</p>
             <h1>"Choose a new password"</h1>
-            <Show
-                when=move || !done()
-                fallback=|| view! {
-                    <p class="notice" role="status">"Your password is changed and every device was signed out."</p>
-                    <p><a class="button" href="/signin">"Sign in"</a></p>
-                }
-            >
+            <Show when=done>
+                <p class="notice" role="status">"Your password is changed and every device was signed out."</p>
+                <p><a class="button" href="/signin">"Sign in"</a></p>
+            </Show>
+            <div hidden=done>
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match state.await {
@@ -138,7 +133,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-            </Show>
+            </div>
         </main>
     }
 }

@@ -130,14 +130,12 @@ pub fn SetupSecondStep() -> impl IntoView {
         <main id="main" class="narrow">
             <p class="brand">"My Health Connection"</p>
             <h1>"Set up your second sign-in step"</h1>
-            <Show
-                when=move || done().is_none()
-                fallback=move || view! {
-                    <p class="notice" role="status">"Your authenticator app is set up and you are signed in."</p>
-                    {backup_codes_view(done().unwrap_or_default())}
-                    <p><a class="button" href="/home">"Continue to the portal"</a></p>
-                }
-            >
+            <Show when=move || done().is_some()>
+                <p class="notice" role="status">"Your authenticator app is set up and you are signed in."</p>
+                {move || done().map(backup_codes_view)}
+                <p><a class="button" href="/home">"Continue to the portal"</a></p>
+            </Show>
+            <div hidden=move || done().is_some()>
                 <p>"Your account needs a second step at sign-in: a code from an authenticator app on your phone."</p>
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
@@ -155,7 +153,7 @@ pub fn SetupSecondStep() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-            </Show>
+            </div>
         </main>
     }
 }
