@@ -38,6 +38,9 @@ pub struct Settings {
     pub second_factor_ttl: Duration,
     /// Wrong second-factor codes allowed per sign-in before it must start again.
     pub second_factor_tries: u32,
+    /// The WebAuthn relying party id: the site's domain (`localhost` in development). The
+    /// origin passkeys must come from is `public_url`.
+    pub webauthn_rp_id: String,
     pub reset_token_ttl: Duration,
     pub one_time_code_ttl: Duration,
 }
@@ -71,6 +74,7 @@ impl Default for Settings {
             reauth_window: Duration::from_secs(5 * 60),
             second_factor_ttl: Duration::from_secs(10 * 60),
             second_factor_tries: 5,
+            webauthn_rp_id: "localhost".into(),
             reset_token_ttl: Duration::from_secs(3600),
             one_time_code_ttl: Duration::from_secs(10 * 60),
         }

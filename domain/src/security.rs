@@ -100,6 +100,8 @@ pub enum Method {
     Sms,
     /// One of the printed backup codes.
     Backup,
+    /// A passkey (WebAuthn) on this device or a security key.
+    Passkey,
 }
 
 impl Method {
@@ -109,6 +111,7 @@ impl Method {
             Method::Email => "email",
             Method::Sms => "sms",
             Method::Backup => "backup",
+            Method::Passkey => "passkey",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -117,6 +120,7 @@ impl Method {
             "email" => Some(Method::Email),
             "sms" => Some(Method::Sms),
             "backup" => Some(Method::Backup),
+            "passkey" => Some(Method::Passkey),
             _ => None,
         }
     }

@@ -177,6 +177,7 @@ impl Config {
             mail_from: self.mail_from.clone(),
             public_url: self.public_origin(),
             server_key: self.load_server_key()?,
+            webauthn_rp_id: self.webauthn_rp_id()?,
             require_second_factor_for_patients: self.require_second_factor,
             ..backend::Settings::default()
         })
@@ -192,6 +193,21 @@ impl Config {
             }
             None => format!("http://{}", self.addr),
         }
+    }
+
+    /// The WebAuthn relying party id: `PORTAL_WEBAUTHN_RP_ID`, else the public origin's host.
+    fn webauthn_rp_id(&self) -> Result<String, String> {
+        if let Some(id) = env("PORTAL_WEBAUTHN_RP_ID") {
+            return Ok(id);
+        }
+        let origin = self.public_origin();
+        let host = origin
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("the public URL {origin:?} has no host"))?;
+        Ok(host.to_owned())
     }
 
     /// The configured server key, or the one in `data_dir/server.key`, generated (readable by

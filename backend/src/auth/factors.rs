@@ -340,6 +340,9 @@ pub async fn choice_for(
     let factors = confirmed_factors(db, &user.id).await?;
     let mut methods = Vec::new();
     let has = |k: &str| factors.iter().any(|f| f.kind == k);
+    if has(KIND_PASSKEY) {
+        methods.push(Method::Passkey);
+    }
     if has(KIND_TOTP) {
         methods.push(Method::App);
     }
@@ -541,6 +544,11 @@ impl Portal {
                 }
             }
             Method::Backup => self.use_backup_code(user, code, meta).await?,
+            Method::Passkey => {
+                return Err(Error::Invalid(
+                    "Use the passkey button: a passkey does not have a code to type.".into(),
+                ));
+            }
         };
         if ok {
             return Ok(());

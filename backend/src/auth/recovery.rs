@@ -176,6 +176,8 @@ impl Portal {
     /// email.
     async fn reset_choice(&self, user: &user_account::Model) -> Result<FactorChoice> {
         let mut c = factors::choice_for(&self.db, user).await?;
+        // The reset page takes codes; a passkey account resets with a backup code.
+        c.methods.retain(|m| *m != Method::Passkey);
         // Email codes prove nothing the link did not, unless they are all the person has.
         if c.methods.iter().any(|m| *m != Method::Email) {
             c.methods.retain(|m| *m != Method::Email);
