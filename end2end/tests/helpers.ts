@@ -41,6 +41,12 @@ export const RILEY = {
   email: 'riley.frontdesk@riverside.example.org',
 } as const;
 
+export const SAM = {
+  username: 'sam.admin',
+  fullName: 'Sam Lindqvist',
+  email: 'sam.admin@riverside.example.org',
+} as const;
+
 export const EMET = {
   firstName: 'Emet',
   lastName: 'Stubfield',

@@ -400,3 +400,125 @@ pub async fn reset_password(
     })
     .await
 }
+
+// ---- Passkeys ----
+
+/// Starts adding a passkey: creation options for the browser, as JSON.
+#[server(prefix = "/api", endpoint = "security/passkey_begin")]
+pub async fn passkey_begin() -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::SignedIn, |c| async move {
+        let user = c.portal.recently_authenticated(&c.principal).await?;
+        Ok(c.portal.passkey_register_begin(&user).await?)
+    })
+    .await
+}
+
+/// Finishes adding a passkey named `name`; backup codes when it is the first factor.
+#[server(prefix = "/api", endpoint = "security/passkey_finish")]
+pub async fn passkey_finish(name: String, response: String) -> Result<Vec<String>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::SignedIn, |c| async move {
+        if response.len() > 64 * 1024 {
+            return Err(AppError::BadRequest(
+                "The passkey answer is too large.".into(),
+            ));
+        }
+        let user = c.portal.recently_authenticated(&c.principal).await?;
+        let codes = c
+            .portal
+            .passkey_register_finish(&user, &name, &response, &c.meta)
+            .await?;
+        c.portal
+            .after_security_change(
+                &c.principal,
+                &user,
+                "Other devices were signed out",
+                "You added a passkey, so every other device was signed out.",
+            )
+            .await?;
+        Ok(codes)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "security/passkey_rename")]
+pub async fn passkey_rename(id: String, name: String) -> Result<(), AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::SignedIn, |c| async move {
+        if id.is_empty() || id.len() > 64 {
+            return Err(AppError::NotFound);
+        }
+        let user = c.portal.recently_authenticated(&c.principal).await?;
+        Ok(c.portal.rename_passkey(&user, &id, &name, &c.meta).await?)
+    })
+    .await
+}
+
+/// The second step with a passkey: request options for the browser.
+#[server(prefix = "/api", endpoint = "signin/passkey_begin")]
+pub async fn second_step_passkey_begin() -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Public, |c| async move {
+        let t = ticket(&c, SECOND_STEP_COOKIE)?;
+        Ok(c.portal.sign_in_passkey_begin(&t).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "signin/passkey_finish")]
+pub async fn second_step_passkey_finish(response: String) -> Result<(), AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Public, |c| async move {
+        if response.len() > 64 * 1024 {
+            return Err(AppError::BadRequest(
+                "The passkey answer is too large.".into(),
+            ));
+        }
+        let t = ticket(&c, SECOND_STEP_COOKIE)?;
+        let signed = c
+            .portal
+            .sign_in_passkey_finish(&t, &response, &c.meta)
+            .await?;
+        open_session(&c, &signed).await?;
+        ssr::clear_cookie(SECOND_STEP_COOKIE);
+        Ok(())
+    })
+    .await
+}
+
+/// The cookie that carries a passwordless passkey sign-in between its two calls.
+pub const PASSKEY_COOKIE: &str = "__Host-mhc_passkey";
+
+/// "Sign in with a passkey": request options for a discoverable credential.
+#[server(prefix = "/api", endpoint = "signin/passkey_login_begin")]
+pub async fn passkey_login_begin() -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Public, |c| async move {
+        let (token, options) = c.portal.passkey_login_begin().await?;
+        ssr::set_cookie(PASSKEY_COOKIE, &token, Some(300));
+        Ok(options)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "signin/passkey_login_finish")]
+pub async fn passkey_login_finish(response: String) -> Result<(), AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Public, |c| async move {
+        if response.len() > 64 * 1024 {
+            return Err(AppError::BadRequest(
+                "The passkey answer is too large.".into(),
+            ));
+        }
+        let t = ticket(&c, PASSKEY_COOKIE)?;
+        let signed = c
+            .portal
+            .passkey_login_finish(&t, &response, &c.meta)
+            .await?;
+        open_session(&c, &signed).await?;
+        ssr::clear_cookie(PASSKEY_COOKIE);
+        Ok(())
+    })
+    .await
+}

@@ -3,3 +3,5 @@
 pub mod factors;
 pub mod form;
 pub mod layout;
+pub mod passkey_flows;
+pub mod webauthn;

@@ -2,13 +2,14 @@
 //! number, signed-in devices, and reporting suspicious activity.
 
 use crate::api::security::{
-    ChangePassword, EmailConfirm, EmailStart, EnableCodeFactor, NewBackupCodes, PhoneConfirm,
-    PhoneRemove, Reauthenticate, RemoveFactor, ReportSuspicious, TotpBegin, TotpConfirm,
-    get_security_overview,
+    ChangePassword, EmailConfirm, EmailStart, EnableCodeFactor, NewBackupCodes, PasskeyRename,
+    PhoneConfirm, PhoneRemove, Reauthenticate, RemoveFactor, ReportSuspicious, TotpBegin,
+    TotpConfirm, get_security_overview,
 };
 use crate::api::sessions::{EndOtherSessions, EndSession, list_sessions};
 use crate::components::factors::{backup_codes_view, totp_setup_view};
 use crate::components::form::{Field, action_error};
+use crate::components::passkey_flows;
 use crate::error::AppError;
 use domain::security::SecurityOverview;
 use domain::session::SessionInfo;
@@ -32,6 +33,11 @@ struct Actions {
     phone_confirm: ServerAction<PhoneConfirm>,
     phone_remove: ServerAction<PhoneRemove>,
     report: ServerAction<ReportSuspicious>,
+    rename: ServerAction<PasskeyRename>,
+    /// Bumped when a passkey was added (that ceremony runs in the browser, not as an action).
+    passkey_added: RwSignal<usize>,
+    passkey_codes: RwSignal<Option<Vec<String>>>,
+    passkey_error: RwSignal<Option<String>>,
 }
 
 use crate::api::security::PhoneStart;
@@ -52,6 +58,10 @@ impl Actions {
             phone_confirm: ServerAction::new(),
             phone_remove: ServerAction::new(),
             report: ServerAction::new(),
+            rename: ServerAction::new(),
+            passkey_added: RwSignal::new(0),
+            passkey_codes: RwSignal::new(None),
+            passkey_error: RwSignal::new(None),
         }
     }
     fn version(&self) -> usize {
@@ -65,6 +75,8 @@ impl Actions {
             + self.phone_start.version().get()
             + self.phone_confirm.version().get()
             + self.phone_remove.version().get()
+            + self.rename.version().get()
+            + self.passkey_added.get()
     }
 }
 
@@ -158,6 +170,20 @@ fn security_view(o: SecurityOverview, a: Actions) -> AnyView {
     let email_sent = move || a.email_start.value().get().is_some_and(|r| r.is_ok());
     let phone_sent = move || a.phone_start.value().get().is_some_and(|r| r.is_ok());
     let factors = o.factors.clone();
+    let passkey_name: NodeRef<leptos::html::Input> = NodeRef::new();
+    let add_passkey = move |_| {
+        let name = passkey_name.get().map(|i| i.value()).unwrap_or_default();
+        a.passkey_error.set(None);
+        leptos::task::spawn_local(async move {
+            match passkey_flows::add_passkey(name).await {
+                Ok(codes) => {
+                    a.passkey_codes.set(Some(codes));
+                    a.passkey_added.update(|n| *n += 1);
+                }
+                Err(e) => a.passkey_error.set(Some(e)),
+            }
+        });
+    };
     view! {
         <section aria-labelledby="confirm">
             <h2 id="confirm">"Confirm it is you"</h2>
@@ -203,11 +229,25 @@ fn security_view(o: SecurityOverview, a: Actions) -> AnyView {
                     <ul class="factors">
                         {factors.into_iter().map(|f| {
                             let label = format!("Remove {}", f.label);
+                            let rename = (f.kind == "passkey").then(|| {
+                                let input_id = format!("rename-{}", f.id);
+                                let fid = f.id.clone();
+                                let flabel = f.label.clone();
+                                view! {
+                                    <ActionForm action=a.rename attr:class="inline">
+                                        <input type="hidden" name="id" value=fid />
+                                        <label for=input_id.clone() class="visually-hidden">{format!("New name for {flabel}")}</label>
+                                        <input id=input_id name="name" type="text" maxlength="60" required value=flabel.clone() />
+                                        <button type="submit" class="button secondary">"Rename"</button>
+                                    </ActionForm>
+                                }
+                            });
                             view! {
                                 <li>
                                     <strong>{f.label.clone()}</strong>
                                     " · added " {f.added.clone()}
                                     {f.last_used.clone().map(|u| view! { " · last used " {u} })}
+                                    {rename}
                                     <ActionForm action=a.remove attr:class="inline">
                                         <input type="hidden" name="id" value=f.id.clone() />
                                         <button type="submit" class="button secondary" aria-label=label>"Remove"</button>
@@ -236,6 +276,16 @@ fn security_view(o: SecurityOverview, a: Actions) -> AnyView {
                     </ActionForm>
                 </Show>
             })}
+            {action_error(a.rename.value())}
+            <h3>"Passkeys"</h3>
+            <p>"A passkey signs you in with your phone's or computer's screen lock, or a security key. It cannot be phished."</p>
+            <div class="field">
+                <label for="passkey_name">"Name for a new passkey"</label>
+                <p class="hint" id="passkey_name-hint">"For example \"Pixel 8\" or \"YubiKey\"."</p>
+                <input id="passkey_name" type="text" maxlength="60" aria-describedby="passkey_name-hint" node_ref=passkey_name />
+            </div>
+            <button type="button" class="button" on:click=add_passkey>"Add a passkey"</button>
+            {move || a.passkey_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
             {(!has_email).then(|| view! {
                 <ActionForm action=a.code_factor>
                     <input type="hidden" name="method" value="email" />

@@ -5,6 +5,7 @@ use crate::api::security::{
 };
 use crate::components::factors::{backup_codes_view, totp_setup_view};
 use crate::components::form::{Field, action_error};
+use crate::components::passkey_flows;
 use domain::security::{FactorChoice, Method};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -50,6 +51,26 @@ fn choice_view(
 ) -> AnyView {
     let sent = move || send.value().get().is_some_and(|r| r.is_ok());
     let has = |m| c.methods.contains(&m);
+    let passkey_error = RwSignal::new(None::<String>);
+    let use_passkey = move |_| {
+        passkey_error.set(None);
+        leptos::task::spawn_local(async move {
+            match passkey_flows::second_step_with_passkey().await {
+                Ok(()) => passkey_flows::go("/home"),
+                Err(e) => passkey_error.set(Some(e)),
+            }
+        });
+    };
+    let passkey = has(Method::Passkey).then(|| {
+        view! {
+            <section aria-labelledby="by-passkey">
+                <h2 id="by-passkey">"Passkey"</h2>
+                <p>"Use the passkey on this device or your security key."</p>
+                <button type="button" class="button" on:click=use_passkey>"Use your passkey"</button>
+                {move || passkey_error.get().map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+            </section>
+        }
+    });
     let app = has(Method::App).then(|| {
         view! {
             <section aria-labelledby="by-app">
@@ -111,6 +132,7 @@ fn choice_view(
         }
     });
     view! {
+        {passkey}
         {app}
         {email}
         {sms}

@@ -68,6 +68,13 @@ fn sample(path: &str, a_result: &str, a_session: &str, a_factor: &str) -> Option
         | "/api/security/phone_confirm" => "code=12".into(),
         "/api/security/phone_start" => "phone=call-me".into(),
         "/api/security/report" => "confirm=no".into(),
+        "/api/security/passkey_begin" | "/api/signin/passkey_begin" => String::new(),
+        "/api/signin/passkey_login_begin" => String::new(),
+        "/api/security/passkey_finish" => "name=Phone&response=%7B%7D".into(),
+        "/api/security/passkey_rename" => "id=x&name=".into(),
+        "/api/signin/passkey_finish" | "/api/signin/passkey_login_finish" => {
+            "response=%7B%7D".into()
+        }
         "/api/recovery/forgot_password" => "login=nobody.here".into(),
         "/api/recovery/forgot_username" => "email=nobody%40example.org".into(),
         "/api/recovery/reset_state" => "token=nope".into(),
@@ -100,7 +107,9 @@ fn allowed_reply(path: &str) -> &'static [u16] {
         | "/api/security/email_confirm"
         | "/api/security/phone_start"
         | "/api/security/phone_confirm"
-        | "/api/security/report" => &[400],
+        | "/api/security/report"
+        | "/api/security/passkey_finish"
+        | "/api/security/passkey_rename" => &[400],
         // New backup codes need a factor, which patient A's may be gone by then.
         "/api/security/backup_codes" => &[200, 400],
         _ => &[200],
