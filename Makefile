@@ -19,7 +19,7 @@ tools:
 	@scripts/install-tools.sh
 
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 run: build
 	PORTAL_DEMO=1 ./target/release/mhc serve

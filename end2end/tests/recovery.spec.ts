@@ -40,7 +40,14 @@ test('a forgotten password is reset through the emailed link, and a forgotten us
     await expect(page.getByLabel('New password', { exact: true })).toBeVisible();
     expect(page.url()).not.toContain('#');
     await checkA11y(page, 'reset password');
+    // The strength meter runs zxcvbn in the browser as the person types.
+    const meter = page.locator('#new_password-strength');
+    await page.getByLabel('New password', { exact: true }).fill('short one');
+    await expect(meter).toHaveText('Too short: use at least 12 characters.');
+    await page.getByLabel('New password', { exact: true }).fill('password1234');
+    await expect(meter).toHaveText(/^(Very weak|Weak)/);
     await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await expect(meter).toHaveText(/^(Good|Strong)/);
     await page.getByLabel('New password again').fill(NEW_PASSWORD);
     await page.getByRole('button', { name: 'Save the new password' }).click();
     await expect(page.getByRole('status')).toContainText('Your password is changed');

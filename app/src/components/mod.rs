@@ -4,4 +4,5 @@ pub mod factors;
 pub mod form;
 pub mod layout;
 pub mod passkey_flows;
+pub mod strength;
 pub mod webauthn;

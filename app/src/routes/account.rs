@@ -10,6 +10,7 @@ use crate::api::sessions::{EndOtherSessions, EndSession, list_sessions};
 use crate::components::factors::{backup_codes_view, totp_setup_view};
 use crate::components::form::{Field, action_error};
 use crate::components::passkey_flows;
+use crate::components::strength::NewPassword;
 use crate::error::AppError;
 use domain::security::SecurityOverview;
 use domain::session::SessionInfo;
@@ -207,7 +208,7 @@ fn security_view(o: SecurityOverview, a: Actions) -> AnyView {
             </Show>
             <ActionForm action=a.password>
                 <Field id="current_password" label="Current password" kind="password" autocomplete="current-password" />
-                <Field id="new_password" label="New password" kind="password" autocomplete="new-password" hint="At least 12 characters. A few unrelated words make a strong one." />
+                <NewPassword id="new_password" label="New password" />
                 <Field id="confirm_password" label="New password again" kind="password" autocomplete="new-password" />
                 {action_error(a.password.value())}
                 <button type="submit" class="button">"Change password"</button>

@@ -4,6 +4,7 @@ use crate::api::activation::{
     ChooseAccount, ConfirmEmail, ResendCode, StartActivation, activation_step,
 };
 use crate::components::form::{Field, action_error};
+use crate::components::strength::NewPassword;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
@@ -62,8 +63,7 @@ pub fn ActivateAccount() -> impl IntoView {
                                 <Field id="username" label="Username" autocomplete="username"
                                     hint="3 to 32 characters: letters, digits, dots, hyphens." />
                                 <Field id="email" label="Email" kind="email" autocomplete="email" />
-                                <Field id="password" label="Password" kind="password" autocomplete="new-password"
-                                    hint="At least 12 characters. A few unrelated words work well. Password managers are welcome." />
+                                <NewPassword id="password" label="Password" />
                                 <Field id="confirm_password" label="Confirm password" kind="password" autocomplete="new-password" />
                                 {action_error(action.value())}
                                 <button type="submit" class="button">"Create account"</button>

@@ -5,6 +5,7 @@ use crate::api::security::{
     reset_state,
 };
 use crate::components::form::{Field, action_error};
+use crate::components::strength::NewPassword;
 use domain::security::Method;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -207,7 +208,7 @@ fn reset_form(
     view! {
         <ActionForm action=reset>
             <input type="hidden" name="token" prop:value=move || token.get() />
-            <Field id="new_password" label="New password" kind="password" autocomplete="new-password" hint="At least 12 characters. A few unrelated words make a strong one." />
+            <NewPassword id="new_password" label="New password" />
             <Field id="confirm_password" label="New password again" kind="password" autocomplete="new-password" />
             {action_error(reset.value())}
             <button type="submit" class="button">"Save the new password"</button>
