@@ -41,6 +41,9 @@ pub struct Settings {
     /// The WebAuthn relying party id: the site's domain (`localhost` in development). The
     /// origin passkeys must come from is `public_url`.
     pub webauthn_rp_id: String,
+    /// Whether text messages can be sent. Only the outbox sender exists yet (development and
+    /// tests), so production leaves this off until a provider is wired in.
+    pub sms_enabled: bool,
     pub reset_token_ttl: Duration,
     pub one_time_code_ttl: Duration,
 }
@@ -75,6 +78,7 @@ impl Default for Settings {
             second_factor_ttl: Duration::from_secs(10 * 60),
             second_factor_tries: 5,
             webauthn_rp_id: "localhost".into(),
+            sms_enabled: true,
             reset_token_ttl: Duration::from_secs(3600),
             one_time_code_ttl: Duration::from_secs(10 * 60),
         }

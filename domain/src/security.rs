@@ -157,6 +157,8 @@ pub struct SecurityOverview {
     pub reauth_secs_left: u64,
     /// Whether the clinic requires a second factor for this person.
     pub second_factor_required: bool,
+    /// Whether the clinic sends text messages (a mobile number can be added).
+    pub sms_available: bool,
 }
 
 /// A new authenticator-app enrolment, before its first code is proven.

@@ -179,6 +179,8 @@ impl Config {
             server_key: self.load_server_key()?,
             webauthn_rp_id: self.webauthn_rp_id()?,
             require_second_factor_for_patients: self.require_second_factor,
+            // Text messages go to the outbox only: on for the demo, off otherwise.
+            sms_enabled: self.demo,
             ..backend::Settings::default()
         })
     }

@@ -324,6 +324,7 @@ fn security_view(o: SecurityOverview, a: Actions) -> AnyView {
                     <button type="submit" class="button">"Confirm the new address"</button>
                 </ActionForm>
             </Show>
+            {o.sms_available.then(|| view! {
             <p>
                 "Mobile number: "
                 <strong>{o.phone.clone().unwrap_or_else(|| "none".into())}</strong>
@@ -346,6 +347,7 @@ fn security_view(o: SecurityOverview, a: Actions) -> AnyView {
                     {action_error(a.phone_remove.value())}
                     <button type="submit" class="button secondary">"Remove the mobile number"</button>
                 </ActionForm>
+            })}
             })}
         </section>
     }

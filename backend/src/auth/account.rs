@@ -280,6 +280,7 @@ impl Portal {
                 .collect(),
             backup_codes_left: factors::unused_backup_codes(&self.db, &user.id).await? as u32,
             second_factor_required: self.second_factor_required_for(&user),
+            sms_available: self.settings.sms_enabled,
             phone_verified: user.phone_verified_at.is_some(),
             phone: user.phone.clone(),
             email: user.email.clone(),
@@ -394,6 +395,12 @@ impl Portal {
         meta: &RequestMeta,
     ) -> Result<()> {
         let user = self.recently_authenticated(p).await?;
+        if !self.settings.sms_enabled {
+            return Err(Error::Invalid(
+                "Your clinic does not send text messages yet. Use the authenticator app, a passkey or email codes."
+                    .into(),
+            ));
+        }
         let phone = PhoneE164::parse(phone)?;
         let t = self
             .verification_ticket(&user, factors::T_VERIFY_PHONE, phone.as_str())

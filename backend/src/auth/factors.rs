@@ -336,6 +336,7 @@ pub fn is_strong(kind: &str) -> bool {
 pub async fn choice_for(
     db: &impl ConnectionTrait,
     user: &user_account::Model,
+    sms_enabled: bool,
 ) -> Result<FactorChoice> {
     let factors = confirmed_factors(db, &user.id).await?;
     let mut methods = Vec::new();
@@ -350,6 +351,7 @@ pub async fn choice_for(
         methods.push(Method::Email);
     }
     let phone_ok = user.phone.is_some() && user.phone_verified_at.is_some();
+    let phone_ok = phone_ok && sms_enabled;
     if has(KIND_SMS) && phone_ok {
         methods.push(Method::Sms);
     }
@@ -380,7 +382,7 @@ pub enum Needed {
 impl Portal {
     /// Whether this person must prove, or first set up, a second factor.
     pub async fn second_factor_needed(&self, user: &user_account::Model) -> Result<Needed> {
-        let choice = choice_for(&self.db, user).await?;
+        let choice = choice_for(&self.db, user, self.settings.sms_enabled).await?;
         let role = Role::parse(&user.role).unwrap_or(Role::Patient);
         let factors = confirmed_factors(&self.db, &user.id).await?;
         let has_strong = factors.iter().any(|f| is_strong(&f.kind));

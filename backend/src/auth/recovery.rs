@@ -175,7 +175,7 @@ impl Portal {
     /// The second factors a reset can prove: not email codes, since the link itself came by
     /// email.
     async fn reset_choice(&self, user: &user_account::Model) -> Result<FactorChoice> {
-        let mut c = factors::choice_for(&self.db, user).await?;
+        let mut c = factors::choice_for(&self.db, user, self.settings.sms_enabled).await?;
         // The reset page takes codes; a passkey account resets with a backup code.
         c.methods.retain(|m| *m != Method::Passkey);
         // Email codes prove nothing the link did not, unless they are all the person has.

@@ -320,7 +320,7 @@ impl Portal {
     /// The second step's choices, for the page that asks for it.
     pub async fn sign_in_choices(&self, ticket: &str) -> Result<FactorChoice> {
         let (_, user) = self.pending_sign_in(ticket, factors::T_SIGNIN).await?;
-        factors::choice_for(&self.db, &user).await
+        factors::choice_for(&self.db, &user, self.settings.sms_enabled).await
     }
 
     /// Sends a sign-in code by email or text message.
@@ -331,7 +331,7 @@ impl Portal {
         meta: &RequestMeta,
     ) -> Result<()> {
         let (t, user) = self.pending_sign_in(ticket, factors::T_SIGNIN).await?;
-        let choice = factors::choice_for(&self.db, &user).await?;
+        let choice = factors::choice_for(&self.db, &user, self.settings.sms_enabled).await?;
         if !choice.methods.contains(&method) {
             return Err(Error::Invalid(
                 "That method is not set up for this account.".into(),
@@ -349,7 +349,7 @@ impl Portal {
         meta: &RequestMeta,
     ) -> Result<SignedIn> {
         let (t, user) = self.pending_sign_in(ticket, factors::T_SIGNIN).await?;
-        let choice = factors::choice_for(&self.db, &user).await?;
+        let choice = factors::choice_for(&self.db, &user, self.settings.sms_enabled).await?;
         if !choice.methods.contains(&method) {
             return Err(Error::Invalid(
                 "That method is not set up for this account.".into(),
