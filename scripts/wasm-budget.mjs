@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 
 const file = process.argv[2] ?? 'target/site/pkg/mhc.wasm';
-// The budget: what a phone downloads before the page becomes interactive. Raised from 320,000
-// when the second sign-in step, Account and security and recovery pages arrived (about 400,000
-// measured); pages render on the server and forms work before it loads. Splitting the wasm per
-// section is the way back down.
-const BROTLI_BUDGET = 420_000;
+// The budget: what a phone downloads before the page becomes interactive (the main module;
+// lazily loaded chunks such as the password-strength one come only with the page that needs
+// them). Raised from 320,000 when the second sign-in step, passkeys, Account and security and
+// the recovery pages arrived (about 439,000 measured); pages render on the server and forms
+// work before it loads. Splitting the wasm per section (lazy routes) is the way back down.
+const BROTLI_BUDGET = 450_000;
 
 const raw = readFileSync(file);
 const gz = gzipSync(raw, { level: 9 }).length;

@@ -57,22 +57,38 @@ test('an admin adds a passkey, then signs in with it alone and as the second ste
     await checkA11y(page, 'account with a passkey');
   });
 
-  await test.step('sign in with the passkey alone', async () => {
-    await signOut(page);
-    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-    await expect(page).toHaveURL(/\/home$/);
-    await settle(page);
-    await expect(page.getByRole('banner')).toContainText(SAM.fullName);
-  });
-
   await test.step('after the password, the passkey is the second step', async () => {
+    // No automatic touch while on the sign-in page, so the username field's passkey
+    // autofill (conditional mediation) waits, as it does for a person who types instead.
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
     await signOut(page);
     await submitSignIn(page, SAM.username, DEMO_STAFF_PASSWORD);
     await expect(page).toHaveURL(/\/signin\/verify$/);
     await settle(page);
     await checkA11y(page, 'second step with a passkey');
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
     await page.getByRole('button', { name: 'Use your passkey' }).click();
     await expect(page).toHaveURL(/\/home$/);
+    await settle(page);
+  });
+
+  await test.step('the username field offers the passkey, which signs in alone', async () => {
+    // With the authenticator answering at once, the autofill request on the sign-in page
+    // completes by itself: no username, no password.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await expect(page).toHaveURL(/\/home$/);
+    await settle(page);
+    await expect(page.getByRole('banner')).toContainText(SAM.fullName);
+  });
+
+  await test.step('"Sign in with a passkey" signs in without a username or password', async () => {
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+    await signOut(page);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+    await expect(page).toHaveURL(/\/home$/);
+    await settle(page);
+    await expect(page.getByRole('banner')).toContainText(SAM.fullName);
   });
 
   await test.step('the passkey shows when it was last used', async () => {

@@ -48,7 +48,8 @@ mod browser {
             "NotAllowedError" => "The passkey request was cancelled or timed out.".into(),
             "InvalidStateError" => "This passkey is already added to your account.".into(),
             "AbortError" => "aborted".into(),
-            _ => "This browser could not use a passkey here.".into(),
+            "" => "This browser could not use a passkey here.".into(),
+            other => format!("This browser could not use a passkey here ({other})."),
         }
     }
 

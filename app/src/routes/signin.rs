@@ -25,6 +25,13 @@ pub fn SignIn() -> impl IntoView {
         };
         let signal = ctrl.signal();
         autofill.set_value(Some(ctrl));
+        // Leaving the page (a client-side navigation keeps the document) ends the request,
+        // or the next passkey request would find it still pending.
+        on_cleanup(move || {
+            if let Some(c) = autofill.get_value() {
+                c.abort();
+            }
+        });
         leptos::task::spawn_local(async move {
             match passkey_flows::autofill_passkey(&signal).await {
                 Ok(true) => passkey_flows::go("/home"),
