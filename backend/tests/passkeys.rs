@@ -227,7 +227,7 @@ async fn a_discoverable_passkey_signs_in_without_a_password() {
         .credential_id
         .unwrap();
 
-    let (ticket, options) = portal.passkey_login_begin().await.unwrap();
+    let (ticket, options) = portal.passkey_login_begin(&meta()).await.unwrap();
     let mut rcr: serde_json::Value = serde_json::from_str(&options).unwrap();
     // The software token keeps no resident keys: tell it which credential to use, as a
     // browser's passkey picker would. The server's challenge is untouched.
@@ -248,3 +248,21 @@ async fn a_discoverable_passkey_signs_in_without_a_password() {
 }
 
 use sea_orm::EntityTrait;
+
+#[tokio::test]
+async fn a_second_step_challenge_older_than_five_minutes_is_refused() {
+    let (portal, clock) = portal().await;
+    seed(&portal).await;
+    let s = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let (mut auth, _) = add_passkey(&portal, &s.token, "YubiKey").await;
+    let ticket = second_step(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let answer = assertion(&portal, &mut auth, &ticket, "http://localhost:3000").await;
+    // The sign-in itself may wait 10 minutes; its passkey challenge may not.
+    clock.advance(Duration::from_secs(5 * 60 + 1));
+    let e = invalid(
+        portal
+            .sign_in_passkey_finish(&ticket, &answer, &meta())
+            .await,
+    );
+    assert!(e.contains("too long"), "{e}");
+}

@@ -2,6 +2,7 @@ import * as OTPAuth from 'otpauth';
 import {
   DEMO_STAFF_PASSWORD,
   FEN,
+  SIGNIN_URL,
   alertBox,
   checkA11y,
   expect,
@@ -9,6 +10,7 @@ import {
   expectNoPageErrors,
   gotoSignIn,
   latestMail,
+  mhc,
   openSection,
   settle,
   signOut,
@@ -121,6 +123,17 @@ test('a clinician sets up an authenticator app at first sign-in, then signs in w
     await expect(page.getByText('Authenticator app', { exact: true })).toBeVisible();
     await expect(page.getByText('8 unused backup codes left.')).toBeVisible();
     await checkA11y(page, 'account with a second step');
+  });
+
+  await test.step('the clinic resets the second step from the command line; the next sign-in sets one up again', async () => {
+    const out = mhc(['account', 'reset-factors', FEN.username]);
+    expect(out).toContain(`removed 1 second sign-in steps and the backup codes of ${FEN.username}`);
+    expect(mhc(['outbox'])).toContain('Your second sign-in step was reset');
+    await page.goto('/home');
+    await expect(page).toHaveURL(SIGNIN_URL);
+    await settle(page);
+    await submitSignIn(page, FEN.username, DEMO_STAFF_PASSWORD);
+    await expect(page).toHaveURL(/\/signin\/setup$/);
   });
 
   expectNoCspViolations(consoleLog);

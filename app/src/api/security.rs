@@ -495,7 +495,7 @@ pub const PASSKEY_COOKIE: &str = "__Host-mhc_passkey";
 pub async fn passkey_login_begin() -> Result<String, AppError> {
     use super::{Policy, ssr};
     ssr::run(Policy::Public, |c| async move {
-        let (token, options) = c.portal.passkey_login_begin().await?;
+        let (token, options) = c.portal.passkey_login_begin(&c.meta).await?;
         ssr::set_cookie(PASSKEY_COOKIE, &token, Some(300));
         Ok(options)
     })

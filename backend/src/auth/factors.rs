@@ -221,7 +221,12 @@ pub async fn cancel_tickets(
 /// Voids every sign-in, set-up and reset ticket of a user: after a password change or reset,
 /// a lock, a suspension or a factor reset, nothing started before may finish.
 pub async fn cancel_pending(db: &impl ConnectionTrait, user_id: &str, now: i64) -> Result<()> {
-    for purpose in [T_SIGNIN, T_ENROL, T_RESET] {
+    for purpose in [
+        T_SIGNIN,
+        T_ENROL,
+        T_RESET,
+        super::passkeys::T_PASSKEY_REGISTER,
+    ] {
         cancel_tickets(db, user_id, purpose, now).await?;
     }
     Ok(())

@@ -5,6 +5,7 @@
 
 use super::factors::{self, KIND_PASSKEY, T_SIGNIN};
 use super::signin::SignedIn;
+use super::throttle;
 use crate::audit::{self, Entry, Outcome, RequestMeta};
 use crate::storage::entity::{auth_factor, auth_ticket, user_account};
 use crate::{Error, Portal, Result, new_id};
@@ -17,7 +18,7 @@ use sea_orm::{
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
     PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
+    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
 pub const T_PASSKEY_REGISTER: &str = "passkey-register";
@@ -221,7 +222,7 @@ impl Portal {
         if result.needs_update() {
             pk.update_credential(result);
         }
-        auth_factor::Entity::update_many()
+        let r = auth_factor::Entity::update_many()
             .col_expr(
                 auth_factor::Column::Credential,
                 Expr::value(
@@ -230,16 +231,31 @@ impl Portal {
             )
             .col_expr(auth_factor::Column::LastUsedAt, Expr::value(self.now()))
             .filter(auth_factor::Column::Id.eq(row.id.clone()))
+            // Only over the credential this check read: of two parallel answers from a
+            // cloned authenticator, one loses.
+            .filter(auth_factor::Column::Credential.eq(row.credential.clone()))
             .exec(&self.db)
             .await?;
+        if r.rows_affected != 1 {
+            return Err(refused());
+        }
         Ok(())
     }
 
-    /// Takes the ceremony state out of a ticket, once: a replayed answer finds none.
+    /// Takes the ceremony state out of a ticket, once: a replayed answer finds none, and a
+    /// challenge older than 5 minutes is refused even if its ticket lives longer.
     async fn take_state(&self, t: &auth_ticket::Model) -> Result<String> {
         let Some(state) = t.payload.clone() else {
             return Err(refused());
         };
+        let (issued, inner) = state.split_once('|').ok_or_else(refused)?;
+        let issued: i64 = issued.parse().map_err(|_| refused())?;
+        if self.now() - issued > CEREMONY_TTL_MS {
+            return Err(Error::Invalid(
+                "The passkey request took too long. Try again.".into(),
+            ));
+        }
+        let inner = inner.to_owned();
         let r = auth_ticket::Entity::update_many()
             .col_expr(
                 auth_ticket::Column::Payload,
@@ -253,7 +269,7 @@ impl Portal {
         if r.rows_affected != 1 {
             return Err(refused());
         }
-        Ok(state)
+        Ok(inner)
     }
 
     /// The second step with a passkey: the options for `navigator.credentials.get`.
@@ -274,12 +290,11 @@ impl Portal {
             .webauthn()?
             .start_passkey_authentication(&keys)
             .map_err(|e| Error::Unexpected(format!("start passkey authentication: {e}")))?;
+        let state = serde_json::to_string(&state).map_err(|e| Error::Unexpected(e.to_string()))?;
         auth_ticket::Entity::update_many()
             .col_expr(
                 auth_ticket::Column::Payload,
-                Expr::value(
-                    serde_json::to_string(&state).map_err(|e| Error::Unexpected(e.to_string()))?,
-                ),
+                Expr::value(format!("{}|{state}", self.now())),
             )
             .filter(auth_ticket::Column::Id.eq(t.id))
             .exec(&self.db)
@@ -297,6 +312,13 @@ impl Portal {
         let (t, user) = self.pending_sign_in(ticket, T_SIGNIN).await?;
         let response: PublicKeyCredential =
             serde_json::from_str(response_json).map_err(|_| refused())?;
+        if !factors::reserve_ticket_try(&self.db, &t.id, self.settings.second_factor_tries as i32)
+            .await?
+        {
+            return Err(Error::Invalid(
+                "Too many tries. Start again from the sign-in page.".into(),
+            ));
+        }
         let state: PasskeyAuthentication = serde_json::from_str(&self.take_state(&t).await?)
             .map_err(|e| Error::Unexpected(format!("authentication state: {e}")))?;
         let result = match self
@@ -306,7 +328,10 @@ impl Portal {
             Ok(r) => r,
             Err(e) => {
                 tracing::info!(error = %e, "a passkey assertion was refused");
-                self.passkey_refused(&user, meta).await?;
+                // An answer to another tab's challenge is a mix-up, not a guess.
+                if !matches!(e, WebauthnError::MismatchedChallenge) {
+                    self.passkey_refused(&user, meta).await?;
+                }
                 return Err(refused());
             }
         };
@@ -345,7 +370,26 @@ impl Portal {
 
     /// "Sign in with a passkey" (no password): options for a discoverable credential, and
     /// the ticket that carries the ceremony (a cookie).
-    pub async fn passkey_login_begin(&self) -> Result<(String, String)> {
+    pub async fn passkey_login_begin(&self, meta: &RequestMeta) -> Result<(String, String)> {
+        let now = self.now();
+        if let Some(b) = meta.ip.as_deref().map(throttle::ip_bucket) {
+            let bucket = format!("passkey:{b}");
+            throttle::check_window(
+                &self.db,
+                &bucket,
+                now,
+                self.settings.ip_window.as_millis() as i64,
+                self.settings.ip_failure_limit * 2,
+            )
+            .await?;
+            throttle::record_failure(&self.db, &bucket, now, None).await?;
+        }
+        // Spent and expired ceremonies are not kept.
+        auth_ticket::Entity::delete_many()
+            .filter(auth_ticket::Column::Purpose.eq(T_PASSKEY_LOGIN))
+            .filter(auth_ticket::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await?;
         let (rcr, state): (RequestChallengeResponse, DiscoverableAuthentication) = self
             .webauthn()?
             .start_discoverable_authentication()
@@ -387,9 +431,40 @@ impl Portal {
             serde_json::from_str(t.payload.as_deref().unwrap_or(""))
                 .map_err(|e| Error::Unexpected(format!("authentication state: {e}")))?;
         let wa = self.webauthn()?;
-        let (uid, cred_id) = wa
-            .identify_discoverable_authentication(&response)
-            .map_err(|_| refused())?;
+        let ip_bucket = meta
+            .ip
+            .as_deref()
+            .map(|ip| format!("passkey-fail:{}", throttle::ip_bucket(ip)));
+        if let Some(b) = &ip_bucket {
+            throttle::check_window(
+                &self.db,
+                b,
+                now,
+                self.settings.ip_window.as_millis() as i64,
+                self.settings.ip_failure_limit,
+            )
+            .await?;
+        }
+        // A refused answer is audited and counted against the caller's address; it does not
+        // lock the account, since nothing proved who sent it.
+        let refuse = |user: Option<&user_account::Model>, why: &'static str| {
+            let mut e = Entry::new("signin.failed", Outcome::Failed).detail(why);
+            e = match user {
+                Some(u) => e.actor(u.id.clone()).maybe_patient(u.patient_id.clone()),
+                None => e.label("unknown passkey"),
+            };
+            e
+        };
+        let fail = |entry: Entry| async {
+            if let Some(b) = &ip_bucket {
+                throttle::record_failure(&self.db, b, now, None).await?;
+            }
+            audit::record(&self.db, now, meta, entry).await?;
+            Err::<SignedIn, Error>(refused())
+        };
+        let Ok((uid, cred_id)) = wa.identify_discoverable_authentication(&response) else {
+            return fail(refuse(None, "passkey answer not readable")).await;
+        };
         let row = auth_factor::Entity::find()
             .filter(auth_factor::Column::CredentialId.eq(b64(cred_id)))
             .filter(auth_factor::Column::Kind.eq(KIND_PASSKEY))
@@ -399,8 +474,10 @@ impl Portal {
                     .add(auth_factor::Column::ConfirmedAt.is_not_null()),
             )
             .one(&self.db)
-            .await?
-            .ok_or_else(refused)?;
+            .await?;
+        let Some(row) = row else {
+            return fail(refuse(None, "unknown passkey")).await;
+        };
         let pk: Passkey = serde_json::from_str(row.credential.as_deref().unwrap_or(""))
             .map_err(|e| Error::Unexpected(format!("stored passkey: {e}")))?;
         let user = user_account::Entity::find_by_id(row.user_id.clone())
@@ -415,14 +492,21 @@ impl Portal {
             Ok(r) => r,
             Err(e) => {
                 tracing::info!(error = %e, "a passkey sign-in was refused");
-                self.passkey_refused(&user, meta).await?;
-                return Err(refused());
+                return fail(refuse(Some(&user), "passkey refused")).await;
             }
         };
         if user.locked_at.is_some() {
+            audit::record(&self.db, now, meta, refuse(Some(&user), "account locked")).await?;
             return Err(Error::Locked);
         }
         if user.suspended_at.is_some() {
+            audit::record(
+                &self.db,
+                now,
+                meta,
+                refuse(Some(&user), "account suspended"),
+            )
+            .await?;
             return Err(Error::Invalid(
                 "This account is suspended. Contact your clinic to restore access.".into(),
             ));

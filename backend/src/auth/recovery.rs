@@ -56,25 +56,33 @@ impl Portal {
             .await?;
             return Ok(());
         };
-        let entry = Entry::new("password.reset_requested", Outcome::Ok)
+        let active = user.suspended_at.is_none() && user.email_verified_at.is_some();
+        let mut entry = Entry::new("password.reset_requested", Outcome::Ok)
             .actor(user.id.clone())
             .maybe_patient(user.patient_id.clone());
-        if user.suspended_at.is_some() || user.email_verified_at.is_none() {
-            audit::record(
-                &self.db,
-                now,
-                meta,
-                entry.detail("not sent: account not active"),
-            )
-            .await?;
-            return Ok(());
+        if !active {
+            entry = entry.detail("not sent: account not active");
         }
+        // Real and unknown accounts do the same work before answering (one audit row); the
+        // link is made and sent in the background, so the timing does not tell them apart.
+        audit::record(&self.db, now, meta, entry).await?;
+        if active {
+            let portal = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = portal.send_reset_link(&user, now).await {
+                    tracing::warn!(error = %e, "a reset link could not be made or sent");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn send_reset_link(&self, user: &user_account::Model, now: i64) -> Result<()> {
         let ttl = self.settings.reset_token_ttl.as_millis() as i64;
         let txn = self.db.begin().await?;
         // One live link at a time: a new request voids the earlier ones.
         factors::cancel_tickets(&txn, &user.id, T_RESET, now).await?;
         let t = factors::issue_ticket(&txn, Some(&user.id), T_RESET, now, ttl, None).await?;
-        audit::record(&txn, now, meta, entry).await?;
         txn.commit().await?;
         // The token travels in the fragment, which browsers never send to a server or log.
         let link = format!(
@@ -87,16 +95,17 @@ impl Portal {
         } else {
             ""
         };
-        self.send_later(
-            user.email.clone(),
-            format!("Reset your {} password", self.settings.portal_name),
-            format!(
-                "Hello {},\n\nTo choose a new password, open this link within {} minutes:\n\n{link}\n\nThe link works once.{locked}\nIf you did not ask for this, ignore this email: your password stays as it is.\n",
-                user.given_name,
-                ttl / 60_000
-            ),
-        );
-        Ok(())
+        self.mailer
+            .send(
+                &user.email,
+                &format!("Reset your {} password", self.settings.portal_name),
+                &format!(
+                    "Hello {},\n\nTo choose a new password, open this link within {} minutes:\n\n{link}\n\nThe link works once.{locked}\nIf you did not ask for this, ignore this email: your password stays as it is.\n",
+                    user.given_name,
+                    ttl / 60_000
+                ),
+            )
+            .await
     }
 
     /// "Forgot username": emails the username to the account's address. Same answer
