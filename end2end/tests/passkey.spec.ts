@@ -82,10 +82,12 @@ test('an admin adds a passkey, then signs in with it alone and as the second ste
   });
 
   await test.step('"Sign in with a passkey" signs in without a username or password', async () => {
+    // The autofill request starts without a touch and stays pending; turning the touch back
+    // on does not complete a request already waiting, so only the button's new one succeeds.
     await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
     await signOut(page);
-    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await expect(page).toHaveURL(/\/home$/);
     await settle(page);
     await expect(page.getByRole('banner')).toContainText(SAM.fullName);
