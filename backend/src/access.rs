@@ -38,6 +38,13 @@ impl Principal {
             }
         }
     }
+    /// The patient record the caller is (patients only).
+    pub fn patient_id(&self) -> Option<String> {
+        match self {
+            Principal::Patient { patient_id, .. } => Some(patient_id.clone()),
+            _ => None,
+        }
+    }
     pub fn role(&self) -> Option<Role> {
         match self {
             Principal::Anonymous => None,

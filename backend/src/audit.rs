@@ -73,6 +73,10 @@ impl Entry {
         self.patient_id = Some(patient_id.into());
         self
     }
+    /// The account holder as the actor, with their patient record (if any).
+    pub fn by_account(self, u: &crate::storage::entity::user_account::Model) -> Self {
+        self.actor(u.id.clone()).maybe_patient(u.patient_id.clone())
+    }
     pub fn maybe_patient(mut self, patient_id: Option<String>) -> Self {
         self.patient_id = patient_id;
         self

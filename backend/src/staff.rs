@@ -202,6 +202,12 @@ impl Portal {
         Ok(u.username)
     }
 
+    /// The account a staff command names by username or email; "not found" otherwise.
+    async fn account_by_login(&self, login: &str) -> Result<user_account::Model> {
+        let login = LoginId::parse(login)?;
+        find_by_login(self, &login).await?.ok_or(Error::NotFound)
+    }
+
     /// Suspends an account (SECURITY 18): sign-in is refused and every session ends.
     pub async fn suspend_account(
         &self,
@@ -209,8 +215,7 @@ impl Portal {
         by: &str,
         meta: &RequestMeta,
     ) -> Result<String> {
-        let login = LoginId::parse(login)?;
-        let u = find_by_login(self, &login).await?.ok_or(Error::NotFound)?;
+        let u = self.account_by_login(login).await?;
         self.suspend(&u, Some(by), meta).await?;
         Ok(u.username)
     }
@@ -222,8 +227,7 @@ impl Portal {
         by: &str,
         meta: &RequestMeta,
     ) -> Result<String> {
-        let login = LoginId::parse(login)?;
-        let u = find_by_login(self, &login).await?.ok_or(Error::NotFound)?;
+        let u = self.account_by_login(login).await?;
         let now = self.now();
         let txn = self.db.begin().await?;
         user_account::Entity::update_many()
@@ -257,8 +261,7 @@ impl Portal {
         by: &str,
         meta: &RequestMeta,
     ) -> Result<(String, u64)> {
-        let login = LoginId::parse(login)?;
-        let u = find_by_login(self, &login).await?.ok_or(Error::NotFound)?;
+        let u = self.account_by_login(login).await?;
         let n = self.clear_second_factors(&u, by, meta).await?;
         Ok((u.username, n))
     }

@@ -177,14 +177,9 @@ pub async fn totp_confirm(code: String) -> Result<Vec<String>, AppError> {
     ssr::run(Policy::SignedIn, |c| async move {
         let user = c.portal.recently_authenticated(&c.principal).await?;
         let codes = c.portal.totp_confirm(&user, &code, &c.meta).await?;
-        c.portal
-            .after_security_change(
-                &c.principal,
-                &user,
-                "Other devices were signed out",
-                "You added an authenticator app, so every other device was signed out.",
-            )
-            .await?;
+        // The backend already told the person; the other sessions end here, where the
+        // caller's own session is known.
+        c.portal.end_other_sessions(&c.principal, &c.meta).await?;
         Ok(codes)
     })
     .await
@@ -198,14 +193,9 @@ pub async fn enable_code_factor(method: String) -> Result<Vec<String>, AppError>
         let user = c.portal.recently_authenticated(&c.principal).await?;
         let m = self::method(&method)?;
         let codes = c.portal.enable_code_factor(&user, m, &c.meta).await?;
-        c.portal
-            .after_security_change(
-                &c.principal,
-                &user,
-                "Other devices were signed out",
-                "You turned on sign-in codes, so every other device was signed out.",
-            )
-            .await?;
+        // The backend already told the person; the other sessions end here, where the
+        // caller's own session is known.
+        c.portal.end_other_sessions(&c.principal, &c.meta).await?;
         Ok(codes)
     })
     .await
@@ -220,14 +210,9 @@ pub async fn remove_factor(id: String) -> Result<(), AppError> {
         }
         let user = c.portal.recently_authenticated(&c.principal).await?;
         c.portal.remove_factor(&user, &id, &c.meta).await?;
-        c.portal
-            .after_security_change(
-                &c.principal,
-                &user,
-                "Other devices were signed out",
-                "You removed a sign-in method, so every other device was signed out.",
-            )
-            .await?;
+        // The backend already told the person; the other sessions end here, where the
+        // caller's own session is known.
+        c.portal.end_other_sessions(&c.principal, &c.meta).await?;
         Ok(())
     })
     .await
@@ -429,14 +414,9 @@ pub async fn passkey_finish(name: String, response: String) -> Result<Vec<String
             .portal
             .passkey_register_finish(&user, &name, &response, &c.meta)
             .await?;
-        c.portal
-            .after_security_change(
-                &c.principal,
-                &user,
-                "Other devices were signed out",
-                "You added a passkey, so every other device was signed out.",
-            )
-            .await?;
+        // The backend already told the person; the other sessions end here, where the
+        // caller's own session is known.
+        c.portal.end_other_sessions(&c.principal, &c.meta).await?;
         Ok(codes)
     })
     .await

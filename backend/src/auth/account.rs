@@ -118,8 +118,7 @@ impl Portal {
             now,
             meta,
             Entry::new("reauth.failed", Outcome::Failed)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .detail(if lock {
                     "wrong password; locked"
                 } else {
@@ -167,7 +166,7 @@ impl Portal {
             meta,
             Entry::new(action, Outcome::Ok)
                 .actor(uid)
-                .maybe_patient(patient_of(p))
+                .maybe_patient(p.patient_id())
                 .object(sid),
         )
         .await?;
@@ -246,9 +245,7 @@ impl Portal {
             &txn,
             now,
             meta,
-            Entry::new("password.changed", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone()),
+            Entry::new("password.changed", Outcome::Ok).by_account(&user),
         )
         .await?;
         txn.commit().await?;
@@ -320,9 +317,7 @@ impl Portal {
             &self.db,
             self.now(),
             meta,
-            Entry::new("email.change_started", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone()),
+            Entry::new("email.change_started", Outcome::Ok).by_account(&user),
         )
         .await
     }
@@ -368,9 +363,7 @@ impl Portal {
             &txn,
             now,
             meta,
-            Entry::new("email.changed", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone()),
+            Entry::new("email.changed", Outcome::Ok).by_account(&user),
         )
         .await?;
         txn.commit().await?;
@@ -419,9 +412,7 @@ impl Portal {
             &self.db,
             self.now(),
             meta,
-            Entry::new("phone.change_started", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone()),
+            Entry::new("phone.change_started", Outcome::Ok).by_account(&user),
         )
         .await
     }
@@ -447,9 +438,7 @@ impl Portal {
             &txn,
             now,
             meta,
-            Entry::new("phone.verified", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone()),
+            Entry::new("phone.verified", Outcome::Ok).by_account(&user),
         )
         .await?;
         txn.commit().await?;
@@ -489,9 +478,7 @@ impl Portal {
             &self.db,
             now,
             meta,
-            Entry::new("phone.removed", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone()),
+            Entry::new("phone.removed", Outcome::Ok).by_account(&user),
         )
         .await?;
         self.after_security_change(
@@ -665,8 +652,7 @@ impl Portal {
                     .maybe_patient(user.patient_id.clone())
                     .detail("by the clinic"),
                 None => Entry::new("account.suspended", Outcome::Ok)
-                    .actor(user.id.clone())
-                    .maybe_patient(user.patient_id.clone())
+                    .by_account(&user)
                     .detail("reported by the account holder"),
             },
         )
@@ -715,12 +701,5 @@ impl Portal {
         )
         .await;
         Ok(n)
-    }
-}
-
-fn patient_of(p: &Principal) -> Option<String> {
-    match p {
-        Principal::Patient { patient_id, .. } => Some(patient_id.clone()),
-        _ => None,
     }
 }

@@ -344,6 +344,16 @@ pub async fn choice_for(
     sms_enabled: bool,
 ) -> Result<FactorChoice> {
     let factors = confirmed_factors(db, &user.id).await?;
+    choice_from(db, user, &factors, sms_enabled).await
+}
+
+/// The same, from factors already read.
+async fn choice_from(
+    db: &impl ConnectionTrait,
+    user: &user_account::Model,
+    factors: &[auth_factor::Model],
+    sms_enabled: bool,
+) -> Result<FactorChoice> {
     let mut methods = Vec::new();
     let has = |k: &str| factors.iter().any(|f| f.kind == k);
     if has(KIND_PASSKEY) {
@@ -387,12 +397,11 @@ pub enum Needed {
 impl Portal {
     /// Whether this person must prove, or first set up, a second factor.
     pub async fn second_factor_needed(&self, user: &user_account::Model) -> Result<Needed> {
-        let choice = choice_for(&self.db, user, self.settings.sms_enabled).await?;
-        let role = Role::parse(&user.role).unwrap_or(Role::Patient);
         let factors = confirmed_factors(&self.db, &user.id).await?;
-        let has_strong = factors.iter().any(|f| is_strong(&f.kind));
-        let required = role.is_staff() || self.settings.require_second_factor_for_patients;
-        if role.is_staff() && !has_strong {
+        let choice = choice_from(&self.db, user, &factors, self.settings.sms_enabled).await?;
+        let staff = Role::parse(&user.role).is_some_and(|r| r.is_staff());
+        let required = self.second_factor_required_for(user);
+        if staff && !factors.iter().any(|f| is_strong(&f.kind)) {
             return Ok(Needed::Enrolment);
         }
         if choice.methods.is_empty() && !factors.is_empty() {
@@ -481,8 +490,7 @@ impl Portal {
             now,
             meta,
             Entry::new("second_factor.code_sent", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .detail(method.as_str()),
         )
         .await
@@ -507,8 +515,7 @@ impl Portal {
                 now,
                 meta,
                 Entry::new("second_factor.failed", Outcome::Denied)
-                    .actor(user.id.clone())
-                    .maybe_patient(user.patient_id.clone())
+                    .by_account(&user)
                     .detail("too many tries"),
             )
             .await?;
@@ -560,8 +567,7 @@ impl Portal {
         if ok {
             return Ok(());
         }
-        self.second_factor_failed(ticket, user, method, meta)
-            .await?;
+        self.second_factor_failed(user, method, meta).await?;
         Err(Error::Invalid(match method {
             Method::Backup => "That backup code is not right, or it was used already.".into(),
             _ => "That code is not right. Check it and try again; an app shows a new code every 30 seconds.".into(),
@@ -570,7 +576,6 @@ impl Portal {
 
     async fn second_factor_failed(
         &self,
-        _ticket: &auth_ticket::Model,
         user: &user_account::Model,
         method: Method,
         meta: &RequestMeta,
@@ -584,8 +589,7 @@ impl Portal {
             now,
             meta,
             Entry::new("second_factor.failed", Outcome::Failed)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .detail(if lock {
                     format!("{}; locked", method.as_str())
                 } else {
@@ -675,8 +679,7 @@ impl Portal {
             now,
             meta,
             Entry::new("backup_code.used", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .detail(format!("{left} left")),
         )
         .await?;
@@ -827,8 +830,7 @@ impl Portal {
             now,
             meta,
             Entry::new("factor.added", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .object(factor_id)
                 .detail(what.to_owned()),
         )
@@ -936,8 +938,7 @@ impl Portal {
             now,
             meta,
             Entry::new("factor.removed", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .object(f.id.clone())
                 .detail(f.kind.clone()),
         )
@@ -974,9 +975,7 @@ impl Portal {
             &txn,
             now,
             meta,
-            Entry::new("backup_codes.generated", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone()),
+            Entry::new("backup_codes.generated", Outcome::Ok).by_account(&user),
         )
         .await?;
         txn.commit().await?;

@@ -203,8 +203,7 @@ impl Portal {
             self.now(),
             meta,
             Entry::new("factor.renamed", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .object(factor_id)
                 .detail(name),
         )
@@ -361,8 +360,7 @@ impl Portal {
             now,
             meta,
             Entry::new("second_factor.failed", Outcome::Failed)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .detail(if locked { "passkey; locked" } else { "passkey" }),
         )
         .await

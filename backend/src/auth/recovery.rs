@@ -57,9 +57,7 @@ impl Portal {
             return Ok(());
         };
         let active = user.suspended_at.is_none() && user.email_verified_at.is_some();
-        let mut entry = Entry::new("password.reset_requested", Outcome::Ok)
-            .actor(user.id.clone())
-            .maybe_patient(user.patient_id.clone());
+        let mut entry = Entry::new("password.reset_requested", Outcome::Ok).by_account(&user);
         if !active {
             entry = entry.detail("not sent: account not active");
         }
@@ -144,9 +142,7 @@ impl Portal {
             &self.db,
             now,
             meta,
-            Entry::new("username.reminder", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone()),
+            Entry::new("username.reminder", Outcome::Ok).by_account(&user),
         )
         .await?;
         self.send_later(
@@ -325,8 +321,7 @@ impl Portal {
             now,
             meta,
             Entry::new("password.reset", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .detail(format!(
                     "{ended} sessions ended{}",
                     if factor_done && user.locked_at.is_some() {
@@ -343,8 +338,7 @@ impl Portal {
                 now,
                 meta,
                 Entry::new("account.unlocked", Outcome::Ok)
-                    .actor(user.id.clone())
-                    .maybe_patient(user.patient_id.clone())
+                    .by_account(&user)
                     .object(user.id.clone())
                     .detail("by a password reset with a second factor"),
             )

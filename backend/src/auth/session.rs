@@ -235,7 +235,7 @@ impl Portal {
             meta,
             crate::audit::Entry::new("session.ended", crate::audit::Outcome::Ok)
                 .actor(uid)
-                .maybe_patient(patient_of(p))
+                .maybe_patient(p.patient_id())
                 .object(session_id),
         )
         .await
@@ -268,18 +268,11 @@ impl Portal {
             meta,
             crate::audit::Entry::new("session.ended_others", crate::audit::Outcome::Ok)
                 .actor(uid)
-                .maybe_patient(patient_of(p))
+                .maybe_patient(p.patient_id())
                 .detail(format!("{} sessions", r.rows_affected)),
         )
         .await?;
         Ok(r.rows_affected)
-    }
-}
-
-fn patient_of(p: &crate::Principal) -> Option<String> {
-    match p {
-        crate::Principal::Patient { patient_id, .. } => Some(patient_id.clone()),
-        _ => None,
     }
 }
 

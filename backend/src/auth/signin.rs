@@ -10,7 +10,7 @@ use domain::account::{LoginId, Password};
 use domain::security::{FactorChoice, Method};
 use domain::session::{Me, Role};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 pub struct SignedIn {
     pub token: String,
@@ -87,9 +87,7 @@ impl Portal {
                     },
                 );
                 entry = match &user {
-                    Some(u) => entry
-                        .actor(u.id.clone())
-                        .maybe_patient(u.patient_id.clone()),
+                    Some(u) => entry.by_account(&u),
                     None => entry.label("unknown account"),
                 };
                 audit::record(&self.db, now, meta, entry).await?;
@@ -157,8 +155,7 @@ impl Portal {
         let user = user.ok_or_else(|| Error::Unexpected("verified without an account".into()))?;
         let deny = |detail: &'static str| {
             Entry::new("signin.failed", Outcome::Denied)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .detail(detail)
         };
         if user.locked_at.is_some() {
@@ -201,8 +198,7 @@ impl Portal {
             now,
             meta,
             Entry::new("signin.password_ok", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .detail(if choice.is_some() {
                     "second step next"
                 } else {
@@ -228,8 +224,12 @@ impl Portal {
         how: &str,
     ) -> Result<SignedIn> {
         let now = self.now();
+        // The devices of the last 50 sessions: enough to know a device, without reading
+        // the whole history at every sign-in.
         let seen_before = user_session::Entity::find()
             .filter(user_session::Column::UserId.eq(user.id.clone()))
+            .order_by_desc(user_session::Column::CreatedAt)
+            .limit(50)
             .all(&self.db)
             .await?;
         let device = session::describe_device(meta.user_agent.as_deref());
@@ -264,8 +264,7 @@ impl Portal {
             now,
             meta,
             Entry::new("signin.ok", Outcome::Ok)
-                .actor(user.id.clone())
-                .maybe_patient(user.patient_id.clone())
+                .by_account(&user)
                 .object(new.id.clone())
                 .detail(how.to_owned()),
         )
@@ -398,10 +397,7 @@ impl Portal {
         let now = self.now();
         let txn = self.db.begin().await?;
         session::end(&txn, sid, "signed out", now).await?;
-        let patient = match p {
-            Principal::Patient { patient_id, .. } => Some(patient_id.clone()),
-            _ => None,
-        };
+        let patient = p.patient_id();
         audit::record(
             &txn,
             now,
