@@ -118,7 +118,7 @@ impl Portal {
             now,
             meta,
             Entry::new("reauth.failed", Outcome::Failed)
-                .by_account(&user)
+                .by_account(user)
                 .detail(if lock {
                     "wrong password; locked"
                 } else {
@@ -652,7 +652,7 @@ impl Portal {
                     .maybe_patient(user.patient_id.clone())
                     .detail("by the clinic"),
                 None => Entry::new("account.suspended", Outcome::Ok)
-                    .by_account(&user)
+                    .by_account(user)
                     .detail("reported by the account holder"),
             },
         )

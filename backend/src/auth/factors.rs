@@ -490,7 +490,7 @@ impl Portal {
             now,
             meta,
             Entry::new("second_factor.code_sent", Outcome::Ok)
-                .by_account(&user)
+                .by_account(user)
                 .detail(method.as_str()),
         )
         .await
@@ -515,7 +515,7 @@ impl Portal {
                 now,
                 meta,
                 Entry::new("second_factor.failed", Outcome::Denied)
-                    .by_account(&user)
+                    .by_account(user)
                     .detail("too many tries"),
             )
             .await?;
@@ -589,7 +589,7 @@ impl Portal {
             now,
             meta,
             Entry::new("second_factor.failed", Outcome::Failed)
-                .by_account(&user)
+                .by_account(user)
                 .detail(if lock {
                     format!("{}; locked", method.as_str())
                 } else {
@@ -679,7 +679,7 @@ impl Portal {
             now,
             meta,
             Entry::new("backup_code.used", Outcome::Ok)
-                .by_account(&user)
+                .by_account(user)
                 .detail(format!("{left} left")),
         )
         .await?;
@@ -830,7 +830,7 @@ impl Portal {
             now,
             meta,
             Entry::new("factor.added", Outcome::Ok)
-                .by_account(&user)
+                .by_account(user)
                 .object(factor_id)
                 .detail(what.to_owned()),
         )
@@ -938,7 +938,7 @@ impl Portal {
             now,
             meta,
             Entry::new("factor.removed", Outcome::Ok)
-                .by_account(&user)
+                .by_account(user)
                 .object(f.id.clone())
                 .detail(f.kind.clone()),
         )
@@ -975,7 +975,7 @@ impl Portal {
             &txn,
             now,
             meta,
-            Entry::new("backup_codes.generated", Outcome::Ok).by_account(&user),
+            Entry::new("backup_codes.generated", Outcome::Ok).by_account(user),
         )
         .await?;
         txn.commit().await?;

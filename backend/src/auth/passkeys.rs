@@ -203,7 +203,7 @@ impl Portal {
             self.now(),
             meta,
             Entry::new("factor.renamed", Outcome::Ok)
-                .by_account(&user)
+                .by_account(user)
                 .object(factor_id)
                 .detail(name),
         )
@@ -360,7 +360,7 @@ impl Portal {
             now,
             meta,
             Entry::new("second_factor.failed", Outcome::Failed)
-                .by_account(&user)
+                .by_account(user)
                 .detail(if locked { "passkey; locked" } else { "passkey" }),
         )
         .await

@@ -87,7 +87,7 @@ impl Portal {
                     },
                 );
                 entry = match &user {
-                    Some(u) => entry.by_account(&u),
+                    Some(u) => entry.by_account(u),
                     None => entry.label("unknown account"),
                 };
                 audit::record(&self.db, now, meta, entry).await?;
@@ -264,7 +264,7 @@ impl Portal {
             now,
             meta,
             Entry::new("signin.ok", Outcome::Ok)
-                .by_account(&user)
+                .by_account(user)
                 .object(new.id.clone())
                 .detail(how.to_owned()),
         )
