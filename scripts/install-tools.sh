@@ -36,11 +36,19 @@ if ! command -v wasm-opt >/dev/null 2>&1 || ! [ -x "$TOOLS/npm/node_modules/.bin
   npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" binaryen@132
 fi
 
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
 if [ "${MHC_NEED_BROWSER:-0}" = 1 ] && ! [ -x /usr/bin/chromium ]; then
   say "installing Chromium for the end-to-end tests"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-  fi
+  apt_install chromium
+fi
+
+# The PDF tests read the downloads' text with poppler's pdftotext, an independent PDF reader.
+if [ "${MHC_NEED_BROWSER:-0}" = 1 ] && ! command -v pdftotext >/dev/null 2>&1; then
+  say "installing poppler-utils (pdftotext) for the PDF tests"
+  apt_install poppler-utils
 fi

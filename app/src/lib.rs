@@ -18,13 +18,20 @@ use routes::{
     account::AccountPage,
     activate::{ActivateAccount, ActivateConfirm, ActivateStart},
     activity::ActivityPage,
+    allergies::AllergiesPage,
+    downloads::DownloadsPage,
     home::Home,
+    immunizations::ImmunizationsPage,
+    medications::MedicationsPage,
     not_found::NotFound,
     placeholder::Placeholder,
+    problems::ProblemsPage,
     recovery::{ForgotPasswordPage, ForgotUsernamePage, ResetPasswordPage},
     results::{ResultPage, ResultsPage},
     second_step::{SecondStep, SetupSecondStep},
     signin::SignIn,
+    visits::VisitsPage,
+    vitals::VitalsPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -47,19 +54,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// The sections of the portal that are not built yet: path, title, what they will hold.
 pub const UPCOMING: &[(&str, &str, &str)] = &[
-    ("visits", "Visit summaries", "Summaries of your visits"),
-    (
-        "medications",
-        "Medications",
-        "Your medication list and refill requests",
-    ),
-    ("allergies", "Allergies", "Your allergy list"),
-    ("problems", "Problems", "Your problem list"),
-    (
-        "immunizations",
-        "Immunizations",
-        "Your immunization record and its PDF download",
-    ),
     (
         "messages",
         "Messages",
@@ -69,11 +63,6 @@ pub const UPCOMING: &[(&str, &str, &str)] = &[
         "appointments",
         "Appointments",
         "Booking and managing appointments",
-    ),
-    (
-        "sharing",
-        "Downloads and sharing",
-        "Downloads of your record and share links",
     ),
     ("proxy", "Proxy access", "Access for caregivers"),
 ];
@@ -106,14 +95,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/home") view=Home ssr=SsrMode::Async />
                     <Route path=path!("/results") view=ResultsPage ssr=SsrMode::Async />
                     <Route path=path!("/results/:id") view=ResultPage ssr=SsrMode::Async />
-                    <Route path=path!("/visits") view=Placeholder ssr=SsrMode::Async />
-                    <Route path=path!("/medications") view=Placeholder ssr=SsrMode::Async />
-                    <Route path=path!("/allergies") view=Placeholder ssr=SsrMode::Async />
-                    <Route path=path!("/problems") view=Placeholder ssr=SsrMode::Async />
-                    <Route path=path!("/immunizations") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/visits") view=VisitsPage ssr=SsrMode::Async />
+                    <Route path=path!("/medications") view=MedicationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/allergies") view=AllergiesPage ssr=SsrMode::Async />
+                    <Route path=path!("/problems") view=ProblemsPage ssr=SsrMode::Async />
+                    <Route path=path!("/vitals") view=VitalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/immunizations") view=ImmunizationsPage ssr=SsrMode::Async />
                     <Route path=path!("/messages") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/appointments") view=Placeholder ssr=SsrMode::Async />
-                    <Route path=path!("/sharing") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/sharing") view=DownloadsPage ssr=SsrMode::Async />
                     <Route path=path!("/proxy") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />

@@ -60,11 +60,45 @@ pub struct PatientAccess {
     patient_id: String,
     actor_user_id: String,
     meta: RequestMeta,
+    /// A handle whose reads are audited by its caller as one event (a download made of
+    /// several lists), so the lists it reads do not each write a view entry.
+    quiet: bool,
 }
 
 impl PatientAccess {
     pub fn patient_id(&self) -> &str {
         &self.patient_id
+    }
+    /// The account acting through this handle.
+    pub fn actor(&self) -> &str {
+        &self.actor_user_id
+    }
+    pub(crate) fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
+    /// The same access, for reads that the caller audits itself as one event.
+    pub(crate) fn quiet(&self) -> Self {
+        Self {
+            quiet: true,
+            ..self.clone()
+        }
+    }
+
+    /// Records an access with a detail (what was downloaded or sent, and to whom).
+    pub async fn audit_detail(
+        &self,
+        portal: &Portal,
+        action: &'static str,
+        category: &'static str,
+        detail: &str,
+    ) -> Result<()> {
+        let e = Entry::new(action, Outcome::Ok)
+            .actor(self.actor_user_id.clone())
+            .patient(self.patient_id.clone())
+            .category(category)
+            .detail(detail);
+        audit::record(&portal.db, portal.now(), &self.meta, e).await
     }
 
     /// Records that this access touched `category` data (view, download…).
@@ -76,6 +110,9 @@ impl PatientAccess {
         object_id: Option<&str>,
         outcome: Outcome,
     ) -> Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         let mut e = Entry::new(action, outcome)
             .actor(self.actor_user_id.clone())
             .patient(self.patient_id.clone())
@@ -100,6 +137,7 @@ impl Portal {
                 patient_id: patient_id.clone(),
                 actor_user_id: user_id.clone(),
                 meta: meta.clone(),
+                quiet: false,
             }),
             Principal::Anonymous => Err(Error::Unauthenticated),
             Principal::Staff { user_id, .. } => {

@@ -1,8 +1,17 @@
-//! The audit log: who did what to which record, when, from where, and how it ended.
+//! The audit log: who did what to which record, when, from where, and how it ended. Rows are
+//! SHA-256 hash-chained, so an altered or removed row is found by [`verify`].
 
-use crate::storage::entity::audit_event;
-use crate::{Result, new_id};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use crate::storage::entity::{audit_event, audit_head};
+use crate::{Error, Result, new_id};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionSession, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+/// The hash before the first row.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Where a request came from, for the audit log and the sessions list.
 #[derive(Debug, Clone, Default)]
@@ -95,32 +104,202 @@ impl Entry {
     }
 }
 
-/// Writes an entry, inside the caller's transaction when given one.
-pub async fn record(
-    db: &impl ConnectionTrait,
-    now: i64,
-    meta: &RequestMeta,
-    e: Entry,
-) -> Result<()> {
-    audit_event::ActiveModel {
-        id: Set(new_id()),
-        at: Set(now),
-        actor_user_id: Set(e.actor_user_id),
-        actor_label: Set(e.actor_label),
-        on_behalf_of: Set(e.on_behalf_of),
-        patient_id: Set(e.patient_id),
-        action: Set(e.action.to_owned()),
-        category: Set(e.category.map(str::to_owned)),
-        object_id: Set(e.object_id),
-        outcome: Set(e.outcome.as_str().to_owned()),
-        ip: Set(meta.ip.clone()),
-        user_agent: Set(meta
+/// Writes an entry, inside the caller's transaction when given one. The row joins the hash
+/// chain: the head row is updated first, which serialises writers (a row lock on PostgreSQL,
+/// the write lock on SQLite) until the caller's transaction ends.
+pub async fn record<C>(db: &C, now: i64, meta: &RequestMeta, e: Entry) -> Result<()>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let row = audit_event::Model {
+        id: new_id(),
+        at: now,
+        actor_user_id: e.actor_user_id,
+        actor_label: e.actor_label,
+        on_behalf_of: e.on_behalf_of,
+        patient_id: e.patient_id,
+        action: e.action.to_owned(),
+        category: e.category.map(str::to_owned),
+        object_id: e.object_id,
+        outcome: e.outcome.as_str().to_owned(),
+        ip: meta.ip.clone(),
+        user_agent: meta
             .user_agent
             .as_ref()
-            .map(|u| u.chars().take(256).collect())),
-        detail: Set(e.detail),
-    }
-    .insert(db)
-    .await?;
+            .map(|u| u.chars().take(256).collect()),
+        detail: e.detail,
+        seq: None,
+        prev_hash: None,
+        hash: None,
+    };
+    let txn = db.begin().await?;
+    append(&txn, row).await?;
+    txn.commit().await?;
     Ok(())
+}
+
+/// Puts `row` at the end of the chain (inside a transaction).
+async fn append(txn: &impl ConnectionTrait, mut row: audit_event::Model) -> Result<()> {
+    // Taking the lock first: the increment is the write that makes other writers wait.
+    audit_head::Entity::update_many()
+        .col_expr(
+            audit_head::Column::Seq,
+            Expr::col(audit_head::Column::Seq).add(1),
+        )
+        .filter(audit_head::Column::Id.eq(1))
+        .exec(txn)
+        .await?;
+    let head = audit_head::Entity::find_by_id(1)
+        .one(txn)
+        .await?
+        .ok_or_else(|| Error::Unexpected("the audit chain head is missing".into()))?;
+    row.seq = Some(head.seq);
+    row.prev_hash = Some(head.hash.clone());
+    let hash = chain_hash(&row);
+    row.hash = Some(hash.clone());
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::Hash, Expr::value(hash))
+        .filter(audit_head::Column::Id.eq(1))
+        .exec(txn)
+        .await?;
+    audit_event::ActiveModel::from(row).insert(txn).await?;
+    Ok(())
+}
+
+/// SHA-256 over every field of the row (but its own hash), each length-prefixed so that no
+/// two different rows serialise alike.
+pub fn chain_hash(r: &audit_event::Model) -> String {
+    let mut h = Sha256::new();
+    h.update(b"mhc-audit-v1");
+    let seq = r.seq.unwrap_or_default().to_string();
+    let at = r.at.to_string();
+    let fields: [Option<&str>; 15] = [
+        Some(&seq),
+        r.prev_hash.as_deref(),
+        Some(&r.id),
+        Some(&at),
+        r.actor_user_id.as_deref(),
+        r.actor_label.as_deref(),
+        r.on_behalf_of.as_deref(),
+        r.patient_id.as_deref(),
+        Some(&r.action),
+        r.category.as_deref(),
+        r.object_id.as_deref(),
+        Some(&r.outcome),
+        r.ip.as_deref(),
+        r.user_agent.as_deref(),
+        r.detail.as_deref(),
+    ];
+    for f in fields {
+        match f {
+            Some(v) => {
+                h.update(b"+");
+                h.update((v.len() as u64).to_be_bytes());
+                h.update(v.as_bytes());
+            }
+            None => h.update(b"-"),
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// Chains rows written before the chain existed (an earlier schema), oldest first.
+pub async fn seal_unchained<C>(db: &C) -> Result<u64>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db.begin().await?;
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::Seq.is_null())
+        .order_by_asc(audit_event::Column::At)
+        .order_by_asc(audit_event::Column::Id)
+        .all(&txn)
+        .await?;
+    let n = rows.len() as u64;
+    for r in rows {
+        audit_event::Entity::delete_by_id(r.id.clone())
+            .exec(&txn)
+            .await?;
+        append(&txn, r).await?;
+    }
+    txn.commit().await?;
+    Ok(n)
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every row is in place and unaltered.
+    Intact { rows: u64 },
+    /// The first place where the chain breaks.
+    Broken { seq: i64, reason: String },
+}
+
+/// Walks the chain from the first row and reports the first altered, removed or inserted row.
+pub async fn verify(db: &impl ConnectionTrait) -> Result<Verdict> {
+    let outside = audit_event::Entity::find()
+        .filter(audit_event::Column::Seq.is_null())
+        .order_by_asc(audit_event::Column::At)
+        .one(db)
+        .await?;
+    if let Some(r) = outside {
+        return Ok(Verdict::Broken {
+            seq: 0,
+            reason: format!("row {} was added outside the chain", r.id),
+        });
+    }
+    let head = audit_head::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Unexpected("the audit chain head is missing".into()))?;
+    let mut expected_seq = 1i64;
+    let mut prev = GENESIS.to_owned();
+    loop {
+        let batch = audit_event::Entity::find()
+            .filter(audit_event::Column::Seq.gte(expected_seq))
+            .order_by_asc(audit_event::Column::Seq)
+            .limit(1000)
+            .all(db)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        for r in batch {
+            let seq = r.seq.unwrap_or_default();
+            if seq != expected_seq {
+                return Ok(Verdict::Broken {
+                    seq: expected_seq,
+                    reason: format!("row {expected_seq} was removed"),
+                });
+            }
+            if r.prev_hash.as_deref() != Some(prev.as_str()) {
+                return Ok(Verdict::Broken {
+                    seq,
+                    reason: format!(
+                        "row {seq} does not follow row {}: a row before it was altered or removed",
+                        seq - 1
+                    ),
+                });
+            }
+            if r.hash.as_deref() != Some(chain_hash(&r).as_str()) {
+                return Ok(Verdict::Broken {
+                    seq,
+                    reason: format!("row {seq} ({}) was altered", r.id),
+                });
+            }
+            prev = r.hash.unwrap_or_default();
+            expected_seq += 1;
+        }
+    }
+    let last = expected_seq - 1;
+    if head.seq != last || head.hash != prev {
+        return Ok(Verdict::Broken {
+            seq: last + 1,
+            reason: format!(
+                "the chain ends at row {last} but {} rows were written: the last rows were removed",
+                head.seq
+            ),
+        });
+    }
+    Ok(Verdict::Intact { rows: last as u64 })
 }

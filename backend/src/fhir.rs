@@ -2,35 +2,55 @@
 //! AllergyIntolerance, MedicationRequest and Immunization. A bundle goes in whole or not at all.
 
 use crate::storage::entity::{
-    allergy, diagnostic_report, encounter, immunization, medication, observation, patient, problem,
+    allergy, diagnostic_report, document, encounter, immunization, location, medication,
+    observation, organization, patient, practitioner, problem,
 };
 use crate::{Error, Portal, Result, new_id};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait,
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-/// Counts of what one import did, per resource type.
+/// Counts of what one import did, per resource type, and what it refused.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportSummary {
     pub created: BTreeMap<String, u32>,
     pub updated: BTreeMap<String, u32>,
+    pub unchanged: BTreeMap<String, u32>,
+    pub rejected: BTreeMap<String, u32>,
+    /// Resource types the portal does not keep.
     pub skipped: BTreeMap<String, u32>,
+    /// One line per refused resource: where, which resource, which field.
+    pub errors: Vec<String>,
+}
+
+/// What an upsert did to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Created,
+    Updated,
+    Unchanged,
 }
 
 impl ImportSummary {
-    fn add(&mut self, kind: &str, created: bool) {
-        let m = if created {
-            &mut self.created
-        } else {
-            &mut self.updated
+    fn add(&mut self, kind: &str, change: Change) {
+        let m = match change {
+            Change::Created => &mut self.created,
+            Change::Updated => &mut self.updated,
+            Change::Unchanged => &mut self.unchanged,
         };
         *m.entry(kind.to_owned()).or_default() += 1;
     }
+    /// Rows created or updated.
     pub fn total(&self) -> u32 {
         self.created.values().sum::<u32>() + self.updated.values().sum::<u32>()
+    }
+    /// Rows the import accounted for, changed or not.
+    pub fn kept(&self) -> u32 {
+        self.total() + self.unchanged.values().sum::<u32>()
     }
 }
 
@@ -40,17 +60,26 @@ impl std::fmt::Display for ImportSummary {
             .created
             .keys()
             .chain(self.updated.keys())
-            .chain(self.skipped.keys())
+            .chain(self.unchanged.keys())
+            .chain(self.rejected.keys())
             .collect();
         kinds.sort();
         kinds.dedup();
+        let n = |m: &BTreeMap<String, u32>, k: &String| m.get(k).copied().unwrap_or(0);
         for k in kinds {
             writeln!(
                 f,
-                "  {k}: {} created, {} updated, {} skipped",
-                self.created.get(k).unwrap_or(&0),
-                self.updated.get(k).unwrap_or(&0),
-                self.skipped.get(k).unwrap_or(&0)
+                "  {k}: {} created, {} updated, {} unchanged, {} rejected",
+                n(&self.created, k),
+                n(&self.updated, k),
+                n(&self.unchanged, k),
+                n(&self.rejected, k)
+            )?;
+        }
+        for (k, c) in &self.skipped {
+            writeln!(
+                f,
+                "  {k}: {c} not kept (the portal does not store this type)"
             )?;
         }
         Ok(())
@@ -125,6 +154,19 @@ struct Ctx<'a> {
     summary: ImportSummary,
 }
 
+impl Ctx<'_> {
+    /// The logical id a reference points at: a resource of this bundle (by fullUrl or
+    /// `Type/id`), else the id part of a `Type/id` reference to an earlier import.
+    fn target(&self, reference: Option<&Value>) -> Option<String> {
+        let r = s(reference?, &["reference"])?;
+        if let Some((_, lid)) = self.refs.get(r) {
+            return Some(lid.clone());
+        }
+        let id = r.rsplit(['/', ':']).next()?;
+        (!id.is_empty()).then(|| id.to_owned())
+    }
+}
+
 /// The logical id of an entry: `resource.id`, else the uuid of a `urn:uuid:` fullUrl.
 fn logical_id(entry: &Value) -> Option<String> {
     if let Some(id) = s(entry, &["resource", "id"]) {
@@ -134,16 +176,128 @@ fn logical_id(entry: &Value) -> Option<String> {
     Some(full.rsplit([':', '/']).next()?.to_owned())
 }
 
+/// The resource types the portal keeps, in the order they are imported: patients, people and
+/// places first, then reports (so results link to them), then everything else.
+const PASSES: [&[&str]; 3] = [
+    &["Patient", "Practitioner", "Organization", "Location"],
+    &["DiagnosticReport"],
+    &[
+        "Observation",
+        "Encounter",
+        "Condition",
+        "AllergyIntolerance",
+        "MedicationRequest",
+        "Immunization",
+        "DocumentReference",
+    ],
+];
+
+fn kept_type(kind: &str) -> bool {
+    PASSES.iter().any(|p| p.contains(&kind))
+}
+
+/// Bundle types an EHR sends: `collection`, `transaction`, `batch`, `searchset`.
+const BUNDLE_TYPES: [&str; 4] = ["collection", "transaction", "batch", "searchset"];
+
+/// Longest FHIR id (the spec allows 64 characters of `[A-Za-z0-9\-.]`).
+fn valid_fhir_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
 impl Portal {
-    /// Imports one FHIR R4 Bundle (JSON) into the default clinic, in one transaction.
+    /// Imports one FHIR R4 Bundle (JSON) into `clinic_id`, in one transaction; any refused
+    /// resource refuses the whole bundle, with every reason in the error.
     pub async fn import_bundle(&self, clinic_id: &str, bundle: &Value) -> Result<ImportSummary> {
+        let summary = self.import_bundle_report(clinic_id, "", bundle).await?;
+        if summary.errors.is_empty() {
+            Ok(summary)
+        } else {
+            Err(Error::Invalid(summary.errors.join("; ")))
+        }
+    }
+
+    /// Like [`Portal::import_bundle`], but a refused bundle comes back as a summary with its
+    /// errors (each prefixed with `source`) and nothing written, so a caller can report it all.
+    pub async fn import_bundle_report(
+        &self,
+        clinic_id: &str,
+        source: &str,
+        bundle: &Value,
+    ) -> Result<ImportSummary> {
         if s(bundle, &["resourceType"]) != Some("Bundle") {
             return Err(Error::Invalid("resourceType must be \"Bundle\"".into()));
+        }
+        let kind = s(bundle, &["type"]).unwrap_or("collection");
+        if !BUNDLE_TYPES.contains(&kind) {
+            return Err(Error::Invalid(format!(
+                "a {kind} bundle cannot be imported: send a collection, transaction, batch or searchset bundle"
+            )));
         }
         let entries = bundle
             .get("entry")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::Invalid("the bundle has no entry array".into()))?;
+        // A search result's OperationOutcome entries are messages, not data.
+        let entries: Vec<&Value> = entries
+            .iter()
+            .filter(|e| s(e, &["search", "mode"]) != Some("outcome"))
+            .collect();
+        self.import_entries(clinic_id, source, &entries).await
+    }
+
+    /// Imports FHIR Bulk Data NDJSON files (one resource per line, one type per file, files in
+    /// any order) together, in one transaction: all of them or none.
+    pub async fn import_ndjson(
+        &self,
+        clinic_id: &str,
+        files: &[(String, String)],
+    ) -> Result<ImportSummary> {
+        let mut entries = vec![];
+        let mut errors = vec![];
+        for (name, text) in files {
+            for (n, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Value>(line) {
+                    Ok(r) if r.get("resourceType").is_some_and(Value::is_string) => {
+                        entries.push(serde_json::json!({ "resource": r }));
+                    }
+                    Ok(_) => errors.push(format!(
+                        "{name} line {}: not a FHIR resource (no resourceType)",
+                        n + 1
+                    )),
+                    Err(e) => errors.push(format!("{name} line {}: not JSON: {e}", n + 1)),
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(ImportSummary {
+                errors,
+                ..Default::default()
+            });
+        }
+        let refs: Vec<&Value> = entries.iter().collect();
+        self.import_entries(clinic_id, "", &refs).await
+    }
+
+    async fn import_entries(
+        &self,
+        clinic_id: &str,
+        source: &str,
+        entries: &[&Value],
+    ) -> Result<ImportSummary> {
+        let at = |i: usize| {
+            if source.is_empty() {
+                format!("entry {i}")
+            } else {
+                format!("{source} entry {i}")
+            }
+        };
         let txn = self.db.begin().await?;
         let mut cx = Ctx {
             txn: &txn,
@@ -154,79 +308,106 @@ impl Portal {
             report_of: HashMap::new(),
             summary: ImportSummary::default(),
         };
+        let mut ids = Vec::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
-            let kind = s(e, &["resource", "resourceType"]).ok_or_else(|| {
-                Error::Invalid(format!("entry {i}: resource.resourceType is missing"))
-            })?;
-            let id = logical_id(e)
-                .ok_or_else(|| Error::Invalid(format!("entry {i} ({kind}): no id or fullUrl")))?;
+            let Some(kind) = s(e, &["resource", "resourceType"]) else {
+                cx.summary
+                    .errors
+                    .push(format!("{}: resource.resourceType is missing", at(i)));
+                ids.push(None);
+                continue;
+            };
+            let id = logical_id(e).filter(|id| valid_fhir_id(id));
+            let Some(id) = id else {
+                cx.summary.errors.push(format!(
+                    "{} ({kind}): no valid id (resource.id or a urn:uuid fullUrl)",
+                    at(i)
+                ));
+                *cx.summary.rejected.entry(kind.to_owned()).or_default() += 1;
+                ids.push(None);
+                continue;
+            };
             if let Some(full) = s(e, &["fullUrl"]) {
                 cx.refs
                     .insert(full.to_owned(), (kind.to_owned(), id.clone()));
             }
             cx.refs
-                .insert(format!("{kind}/{id}"), (kind.to_owned(), id));
+                .insert(format!("{kind}/{id}"), (kind.to_owned(), id.clone()));
+            if !kept_type(kind) {
+                *cx.summary.skipped.entry(kind.to_owned()).or_default() += 1;
+            }
+            ids.push(Some(id));
         }
-        // Patients first, then reports (so results link to them), then everything else.
-        for pass in [
-            &["Patient"][..],
-            &["DiagnosticReport"],
-            &[
-                "Observation",
-                "Encounter",
-                "Condition",
-                "AllergyIntolerance",
-                "MedicationRequest",
-                "Immunization",
-            ],
-        ] {
-            for e in entries {
+        for pass in PASSES {
+            for (i, e) in entries.iter().enumerate() {
                 let r = &e["resource"];
                 let kind = s(r, &["resourceType"]).unwrap_or_default();
+                let Some(id) = &ids[i] else { continue };
                 if !pass.contains(&kind) {
                     continue;
                 }
-                let id = logical_id(e).unwrap_or_default();
-                match kind {
-                    "Patient" => import_patient(&mut cx, &id, r).await?,
-                    "DiagnosticReport" => import_report(&mut cx, &id, r).await?,
-                    "Observation" => import_observation(&mut cx, &id, r).await?,
-                    "Encounter" => import_encounter(&mut cx, &id, r).await?,
-                    "Condition" => import_condition(&mut cx, &id, r).await?,
-                    "AllergyIntolerance" => import_allergy(&mut cx, &id, r).await?,
-                    "MedicationRequest" => import_medication(&mut cx, &id, r).await?,
-                    "Immunization" => import_immunization(&mut cx, &id, r).await?,
+                let done = match kind {
+                    "Patient" => import_patient(&mut cx, id, r).await,
+                    "Practitioner" => import_practitioner(&mut cx, id, r).await,
+                    "Organization" => import_organization(&mut cx, id, r).await,
+                    "Location" => import_location(&mut cx, id, r).await,
+                    "DiagnosticReport" => import_report(&mut cx, id, r).await,
+                    "Observation" => import_observation(&mut cx, id, r).await,
+                    "Encounter" => import_encounter(&mut cx, id, r).await,
+                    "Condition" => import_condition(&mut cx, id, r).await,
+                    "AllergyIntolerance" => import_allergy(&mut cx, id, r).await,
+                    "MedicationRequest" => import_medication(&mut cx, id, r).await,
+                    "Immunization" => import_immunization(&mut cx, id, r).await,
+                    "DocumentReference" => import_document(&mut cx, id, r).await,
                     _ => unreachable!(),
+                };
+                match done {
+                    Ok(()) => {}
+                    Err(Error::Invalid(msg)) => {
+                        cx.summary.errors.push(format!("{}: {msg}", at(i)));
+                        *cx.summary.rejected.entry(kind.to_owned()).or_default() += 1;
+                    }
+                    Err(e) => return Err(e),
                 }
             }
         }
-        for e in entries {
-            let kind = s(e, &["resource", "resourceType"]).unwrap_or_default();
-            if ![
-                "Patient",
-                "DiagnosticReport",
-                "Observation",
-                "Encounter",
-                "Condition",
-                "AllergyIntolerance",
-                "MedicationRequest",
-                "Immunization",
-            ]
-            .contains(&kind)
-            {
-                *cx.summary.skipped.entry(kind.to_owned()).or_default() += 1;
-            }
-        }
         let summary = std::mem::take(&mut cx.summary);
-        txn.commit().await?;
-        Ok(summary)
+        if summary.errors.is_empty() {
+            txn.commit().await?;
+            Ok(summary)
+        } else {
+            txn.rollback().await?;
+            // Nothing was written: what would have been created or changed was not.
+            Ok(ImportSummary {
+                created: BTreeMap::new(),
+                updated: BTreeMap::new(),
+                unchanged: BTreeMap::new(),
+                ..summary
+            })
+        }
     }
 }
 
+fn json_text(r: &Value) -> String {
+    r.to_string()
+}
+
+/// The patient's medical record number: the identifier typed `MR`, else the first.
+fn mrn_of(r: &Value) -> Option<(&str, Option<&str>)> {
+    let ids = r.get("identifier")?.as_array()?;
+    let mr = ids
+        .iter()
+        .find(|i| s(i, &["type", "coding", "0", "code"]) == Some("MR"))
+        .or_else(|| ids.first())?;
+    Some((s(mr, &["value"])?, s(mr, &["system"])))
+}
+
 async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
-    let mrn = s(r, &["identifier", "0", "value"])
-        .ok_or_else(|| bad("Patient", id, "identifier[0].value (MRN)"))?;
-    let system = s(r, &["identifier", "0", "system"]).map(str::to_owned);
+    let (mrn, system) = mrn_of(r).ok_or_else(|| bad("Patient", id, "identifier (MRN)"))?;
+    if mrn.is_empty() || mrn.len() > 64 {
+        return Err(bad("Patient", id, "identifier.value (MRN)"));
+    }
+    let system = system.map(str::to_owned);
     let family =
         s(r, &["name", "0", "family"]).ok_or_else(|| bad("Patient", id, "name[0].family"))?;
     let given =
@@ -234,11 +415,19 @@ async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     let birth = s(r, &["birthDate"])
         .filter(|d| domain::person::parse_iso_date(d).is_some())
         .ok_or_else(|| bad("Patient", id, "birthDate"))?;
+    let resource = json_text(r);
     let existing = patient::Entity::find()
         .filter(patient::Column::Mrn.eq(mrn))
         .one(cx.txn)
         .await?;
     let row_id = match existing {
+        Some(p)
+            if p.resource.as_deref() == Some(resource.as_str())
+                && p.fhir_id.as_deref() == Some(id) =>
+        {
+            cx.summary.add("Patient", Change::Unchanged);
+            p.id
+        }
         Some(p) => {
             let mut am: patient::ActiveModel = p.clone().into();
             am.given_name = Set(given.to_owned());
@@ -247,11 +436,10 @@ async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
             am.sex = Set(s(r, &["gender"]).map(str::to_owned));
             am.fhir_id = Set(Some(id.to_owned()));
             am.mrn_system = Set(system);
-            if am.is_changed() {
-                am.updated_at = Set(cx.now);
-                am.update(cx.txn).await?;
-            }
-            cx.summary.add("Patient", false);
+            am.resource = Set(Some(resource));
+            am.updated_at = Set(cx.now);
+            am.update(cx.txn).await?;
+            cx.summary.add("Patient", Change::Updated);
             p.id
         }
         None => {
@@ -268,10 +456,11 @@ async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
                 sex: Set(s(r, &["gender"]).map(str::to_owned)),
                 created_at: Set(cx.now),
                 updated_at: Set(cx.now),
+                resource: Set(Some(resource)),
             }
             .insert(cx.txn)
             .await?;
-            cx.summary.add("Patient", true);
+            cx.summary.add("Patient", Change::Created);
             row_id
         }
     };
@@ -295,13 +484,22 @@ async fn patient_of(
         {
             return Ok(row.clone());
         }
-        if let Some(lid) = r.strip_prefix("Patient/")
-            && let Some(p) = patient::Entity::find()
+        // `Patient/<id>` or `urn:uuid:<id>` of a patient of this import (NDJSON files have no
+        // fullUrls) or of an earlier one.
+        let lid = r
+            .strip_prefix("Patient/")
+            .or_else(|| r.strip_prefix("urn:uuid:"));
+        if let Some(lid) = lid {
+            if let Some(row) = cx.patients.get(lid) {
+                return Ok(row.clone());
+            }
+            if let Some(p) = patient::Entity::find()
                 .filter(patient::Column::FhirId.eq(lid))
                 .one(cx.txn)
                 .await?
-        {
-            return Ok(p.id);
+            {
+                return Ok(p.id);
+            }
         }
     }
     if let Some(v) = s(reference, &["identifier", "value"])
@@ -317,7 +515,8 @@ async fn patient_of(
     )))
 }
 
-/// Inserts, or updates the earlier import of the same FHIR id; yields the row id.
+/// Inserts, or updates the earlier import of the same FHIR id (unless its resource is the
+/// same); yields the row id.
 macro_rules! upsert {
     ($cx:expr, $entity:ident, $kind:literal, $id:expr, $am:expr) => {{
         let existing = $entity::Entity::find()
@@ -325,7 +524,7 @@ macro_rules! upsert {
             .one($cx.txn)
             .await?;
         let mut am = $am;
-        let row_id = match existing {
+        match existing {
             Some(e) => {
                 // The same FHIR id under another patient is a conflict, never a move.
                 if am.patient_id.as_ref() != &e.patient_id {
@@ -334,21 +533,150 @@ macro_rules! upsert {
                         $kind, $id
                     )));
                 }
-                am.id = Set(e.id.clone());
-                am.update($cx.txn).await?;
-                $cx.summary.add($kind, false);
+                if am.resource.as_ref() == &e.resource {
+                    $cx.summary.add($kind, Change::Unchanged);
+                } else {
+                    am.id = Set(e.id.clone());
+                    am.update($cx.txn).await?;
+                    $cx.summary.add($kind, Change::Updated);
+                }
                 e.id
             }
             None => {
                 let row_id = new_id();
                 am.id = Set(row_id.clone());
                 am.insert($cx.txn).await?;
-                $cx.summary.add($kind, true);
+                $cx.summary.add($kind, Change::Created);
                 row_id
             }
-        };
-        row_id
+        }
     }};
+}
+
+/// The same for rows shared by the clinic's patients (practitioners, places).
+macro_rules! upsert_shared {
+    ($cx:expr, $entity:ident, $kind:literal, $id:expr, $am:expr) => {{
+        let existing = $entity::Entity::find()
+            .filter($entity::Column::FhirId.eq($id))
+            .one($cx.txn)
+            .await?;
+        let mut am = $am;
+        match existing {
+            Some(e) if am.resource.as_ref() == &e.resource => {
+                $cx.summary.add($kind, Change::Unchanged)
+            }
+            Some(e) => {
+                am.id = Set(e.id);
+                am.update($cx.txn).await?;
+                $cx.summary.add($kind, Change::Updated);
+            }
+            None => {
+                am.id = Set(new_id());
+                am.insert($cx.txn).await?;
+                $cx.summary.add($kind, Change::Created);
+            }
+        }
+    }};
+}
+
+/// A HumanName as written: prefix, given names, family name (or its `text`).
+fn human_name(n: &Value) -> Option<String> {
+    if let Some(t) = s(n, &["text"]) {
+        return Some(t.to_owned());
+    }
+    let mut parts: Vec<&str> = vec![];
+    for key in ["prefix", "given"] {
+        if let Some(a) = n.get(key).and_then(Value::as_array) {
+            parts.extend(a.iter().filter_map(Value::as_str));
+        }
+    }
+    parts.extend(s(n, &["family"]));
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// An Address on one line: its `text`, else lines, city, state and postal code.
+fn address_text(a: Option<&Value>) -> Option<String> {
+    let a = a?;
+    if let Some(t) = s(a, &["text"]) {
+        return Some(t.to_owned());
+    }
+    let mut parts: Vec<String> = a
+        .get("line")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let city_line: Vec<&str> = ["city", "state", "postalCode"]
+        .iter()
+        .filter_map(|k| s(a, &[k]))
+        .collect();
+    if !city_line.is_empty() {
+        parts.push(city_line.join(" "));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+async fn import_practitioner(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
+    let name = r
+        .get("name")
+        .and_then(|n| n.get(0))
+        .and_then(human_name)
+        .ok_or_else(|| bad("Practitioner", id, "name"))?;
+    let npi = r
+        .get("identifier")
+        .and_then(Value::as_array)
+        .and_then(|ids| {
+            ids.iter()
+                .find(|i| s(i, &["system"]) == Some("http://hl7.org/fhir/sid/us-npi"))
+        })
+        .and_then(|i| s(i, &["value"]))
+        .map(str::to_owned);
+    let am = practitioner::ActiveModel {
+        id: Set(String::new()),
+        fhir_id: Set(id.to_owned()),
+        name: Set(name),
+        npi: Set(npi),
+        resource: Set(Some(json_text(r))),
+    };
+    upsert_shared!(cx, practitioner, "Practitioner", id, am);
+    Ok(())
+}
+
+async fn import_organization(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
+    let name = s(r, &["name"]).ok_or_else(|| bad("Organization", id, "name"))?;
+    let phone = r
+        .get("telecom")
+        .and_then(Value::as_array)
+        .and_then(|t| t.iter().find(|c| s(c, &["system"]) == Some("phone")))
+        .and_then(|c| s(c, &["value"]))
+        .map(str::to_owned);
+    let am = organization::ActiveModel {
+        id: Set(String::new()),
+        fhir_id: Set(id.to_owned()),
+        name: Set(name.to_owned()),
+        address: Set(address_text(r.get("address").and_then(|a| a.get(0)))),
+        phone: Set(phone),
+        resource: Set(Some(json_text(r))),
+    };
+    upsert_shared!(cx, organization, "Organization", id, am);
+    Ok(())
+}
+
+async fn import_location(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
+    let name = s(r, &["name"]).ok_or_else(|| bad("Location", id, "name"))?;
+    let am = location::ActiveModel {
+        id: Set(String::new()),
+        fhir_id: Set(id.to_owned()),
+        name: Set(name.to_owned()),
+        address: Set(address_text(r.get("address"))),
+        resource: Set(Some(json_text(r))),
+    };
+    upsert_shared!(cx, location, "Location", id, am);
+    Ok(())
 }
 
 async fn import_report(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
@@ -369,23 +697,19 @@ async fn import_report(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         issued_at: Set(issued),
         // Released when issued (the default release rule).
         released_at: Set(issued),
+        resource: Set(Some(json_text(r))),
+        encounter_ref: Set(cx.target(r.get("encounter"))),
     };
     let row = upsert!(cx, diagnostic_report, "DiagnosticReport", id, am);
     if let Some(results) = r.get("result").and_then(Value::as_array) {
         for res in results {
-            if let Some(reference) = s(res, &["reference"]) {
-                let lid = cx
-                    .refs
-                    .get(reference)
-                    .map(|(_, l)| l.clone())
-                    .unwrap_or_else(|| reference.rsplit('/').next().unwrap_or_default().to_owned());
+            if let Some(lid) = cx.target(Some(res)) {
                 cx.report_of.insert(lid, row.clone());
             }
         }
     }
     Ok(())
 }
-
 async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     let patient_id = patient_of(cx, "Observation", id, r.get("subject")).await?;
     let name = concept_text(r.get("code")).ok_or_else(|| bad("Observation", id, "code"))?;
@@ -464,6 +788,13 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
             .or_else(|| s(r, &["effectiveInstant"]))
             .and_then(parse_instant)),
         released_at: Set(issued.or(report_release(cx, report_id.as_deref()).await?)),
+        resource: Set(Some(json_text(r))),
+        encounter_ref: Set(cx.target(r.get("encounter"))),
+        // A clinician's hold or review is the portal's own: a new import keeps it.
+        held_at: NotSet,
+        held_by: NotSet,
+        hold_reason: NotSet,
+        reviewed_at: NotSet,
     };
     upsert!(cx, observation, "Observation", id, am);
     Ok(())
@@ -481,6 +812,27 @@ async fn report_release(cx: &Ctx<'_>, report_id: Option<&str>) -> Result<Option<
 
 async fn import_encounter(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     let patient_id = patient_of(cx, "Encounter", id, r.get("subject")).await?;
+    let list = |key: &str| {
+        r.get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    // The first participant that is a practitioner.
+    let practitioner_ref = list("participant")
+        .iter()
+        .filter_map(|p| p.get("individual"))
+        .find(|i| {
+            s(i, &["reference"]).is_some_and(|r| {
+                r.starts_with("Practitioner/")
+                    || cx.refs.get(r).is_some_and(|(t, _)| t == "Practitioner")
+            })
+        })
+        .and_then(|i| cx.target(Some(i)));
+    let diagnoses: Vec<String> = list("diagnosis")
+        .iter()
+        .filter_map(|d| cx.target(d.get("condition")))
+        .collect();
     let am = encounter::ActiveModel {
         id: Set(String::new()),
         patient_id: Set(patient_id),
@@ -493,6 +845,17 @@ async fn import_encounter(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         reason: Set(concept_text(r.get("reasonCode").and_then(|t| t.get(0)))),
         start_at: Set(s(r, &["period", "start"]).and_then(parse_instant)),
         end_at: Set(s(r, &["period", "end"]).and_then(parse_instant)),
+        resource: Set(Some(json_text(r))),
+        practitioner_ref: Set(practitioner_ref),
+        location_ref: Set(cx.target(
+            r.get("location")
+                .and_then(|l| l.get(0))
+                .and_then(|l| l.get("location")),
+        )),
+        organization_ref: Set(cx.target(r.get("serviceProvider"))),
+        diagnosis_refs: Set(
+            (!diagnoses.is_empty()).then(|| serde_json::json!(diagnoses).to_string())
+        ),
     };
     upsert!(cx, encounter, "Encounter", id, am);
     Ok(())
@@ -509,6 +872,8 @@ async fn import_condition(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         name: Set(concept_text(r.get("code")).ok_or_else(|| bad("Condition", id, "code"))?),
         clinical_status: Set(first_code(r.get("clinicalStatus"), None)),
         onset: Set(s(r, &["onsetDateTime"]).map(str::to_owned)),
+        resource: Set(Some(json_text(r))),
+        encounter_ref: Set(cx.target(r.get("encounter"))),
     };
     upsert!(cx, problem, "Condition", id, am);
     Ok(())
@@ -525,6 +890,13 @@ async fn import_allergy(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         clinical_status: Set(first_code(r.get("clinicalStatus"), None)),
         criticality: Set(s(r, &["criticality"]).map(str::to_owned)),
         recorded: Set(s(r, &["recordedDate"]).map(str::to_owned)),
+        resource: Set(Some(json_text(r))),
+        reaction: Set(concept_text(
+            r.get("reaction")
+                .and_then(|x| x.get(0))
+                .and_then(|x| x.get("manifestation"))
+                .and_then(|x| x.get(0)),
+        )),
     };
     upsert!(cx, allergy, "AllergyIntolerance", id, am);
     Ok(())
@@ -545,6 +917,8 @@ async fn import_medication(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> 
             .to_owned()),
         authored_on: Set(s(r, &["authoredOn"]).map(str::to_owned)),
         dosage: Set(s(r, &["dosageInstruction", "0", "text"]).map(str::to_owned)),
+        resource: Set(Some(json_text(r))),
+        encounter_ref: Set(cx.target(r.get("encounter"))),
     };
     upsert!(cx, medication, "MedicationRequest", id, am);
     Ok(())
@@ -575,7 +949,93 @@ async fn import_immunization(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()
         lot: Set(s(r, &["lotNumber"]).map(str::to_owned)),
         dose: Set(dose),
         performer: Set(s(r, &["performer", "0", "actor", "display"]).map(str::to_owned)),
+        resource: Set(Some(json_text(r))),
+        dose_number: Set(r
+            .get("protocolApplied")
+            .and_then(|p| p.get(0))
+            .and_then(|p| {
+                let n = p.get("doseNumberPositiveInt")?.as_u64()?;
+                Some(
+                    match p.get("seriesDosesPositiveInt").and_then(Value::as_u64) {
+                        Some(of) => format!("{n} of {of}"),
+                        None => n.to_string(),
+                    },
+                )
+            })),
+        site: Set(concept_text(r.get("site"))),
     };
     upsert!(cx, immunization, "Immunization", id, am);
+    Ok(())
+}
+
+/// LOINC 69730-0 "Instructions": what the patient was told to do after the visit.
+const INSTRUCTIONS_LOINC: &str = "69730-0";
+/// Plain-text notes longer than this are refused (a visit note is a few pages at most).
+const MAX_NOTE_BYTES: usize = 200_000;
+
+async fn import_document(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
+    use base64::Engine;
+    let patient_id = patient_of(cx, "DocumentReference", id, r.get("subject")).await?;
+    let status = s(r, &["status"]).ok_or_else(|| bad("DocumentReference", id, "status"))?;
+    let attachment = r
+        .get("content")
+        .and_then(|c| c.get(0))
+        .and_then(|c| c.get("attachment"))
+        .ok_or_else(|| bad("DocumentReference", id, "content[0].attachment"))?;
+    let content_type = s(attachment, &["contentType"]).unwrap_or_default();
+    let body = match s(attachment, &["data"]) {
+        Some(data) if content_type.starts_with("text/plain") => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map_err(|_| {
+                    bad(
+                        "DocumentReference",
+                        id,
+                        "content[0].attachment.data (base64)",
+                    )
+                })?;
+            if bytes.len() > MAX_NOTE_BYTES {
+                return Err(Error::Invalid(format!(
+                    "DocumentReference/{id}: the note is longer than {MAX_NOTE_BYTES} bytes"
+                )));
+            }
+            Some(String::from_utf8(bytes).map_err(|_| {
+                bad(
+                    "DocumentReference",
+                    id,
+                    "content[0].attachment.data (UTF-8 text)",
+                )
+            })?)
+        }
+        _ => None,
+    };
+    let kind = if first_code(r.get("type"), Some("http://loinc.org")).as_deref()
+        == Some(INSTRUCTIONS_LOINC)
+    {
+        "instructions"
+    } else {
+        "note"
+    };
+    let am = document::ActiveModel {
+        id: Set(String::new()),
+        patient_id: Set(patient_id),
+        fhir_id: Set(id.to_owned()),
+        kind: Set(kind.to_owned()),
+        type_text: Set(concept_text(r.get("type"))),
+        title: Set(s(attachment, &["title"])
+            .or_else(|| s(r, &["description"]))
+            .map(str::to_owned)),
+        status: Set(status.to_owned()),
+        date_at: Set(s(r, &["date"]).and_then(parse_instant)),
+        encounter_ref: Set(cx.target(
+            r.get("context")
+                .and_then(|c| c.get("encounter"))
+                .and_then(|e| e.get(0)),
+        )),
+        author_ref: Set(cx.target(r.get("author").and_then(|a| a.get(0)))),
+        body: Set(body),
+        resource: Set(Some(json_text(r))),
+    };
+    upsert!(cx, document, "DocumentReference", id, am);
     Ok(())
 }

@@ -1,15 +1,21 @@
 //! Everything server-side that is not HTTP: accounts, sessions, access, audit, records, import, mail.
 
 pub mod access;
+pub mod activity;
 pub mod audit;
 pub mod auth;
+pub mod ccda;
 pub mod clock;
 pub mod crypto;
 pub mod demo;
+pub mod documents;
 pub mod error;
+pub mod export;
+pub mod feed;
 pub mod fhir;
 pub mod notify;
 pub mod records;
+pub mod release;
 pub mod settings;
 pub mod staff;
 pub mod storage;

@@ -9,9 +9,24 @@ use sea_orm::{
 };
 use std::sync::Arc;
 
+/// A file sent with a message (a transmitted health summary).
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
 #[async_trait::async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<()>;
+    async fn send_with_attachment(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        attachment: &Attachment,
+    ) -> Result<()>;
 }
 
 /// Keeps messages in the database instead of sending them (development and tests).
@@ -24,21 +39,45 @@ impl OutboxMailer {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn crate::Clock>) -> Self {
         Self { db, clock }
     }
-}
 
-#[async_trait::async_trait]
-impl Mailer for OutboxMailer {
-    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<()> {
+    async fn keep(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        attachment: Option<&Attachment>,
+    ) -> Result<()> {
+        use base64::Engine;
         outbox::ActiveModel {
             id: Set(new_id()),
             created_at: Set(self.clock.now_ms()),
             recipient: Set(to.to_owned()),
             subject: Set(subject.to_owned()),
             body: Set(body.to_owned()),
+            attachment_name: Set(attachment.map(|a| a.filename.clone())),
+            attachment: Set(
+                attachment.map(|a| base64::engine::general_purpose::STANDARD.encode(&a.bytes))
+            ),
         }
         .insert(&self.db)
         .await?;
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<()> {
+        self.keep(to, subject, body, None).await
+    }
+    async fn send_with_attachment(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        attachment: &Attachment,
+    ) -> Result<()> {
+        self.keep(to, subject, body, Some(attachment)).await
     }
 }
 
@@ -63,16 +102,50 @@ impl SmtpMailer {
 #[async_trait::async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, to: &str, subject: &str, body: &str) -> Result<()> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|_| Error::Unexpected("the recipient address is not valid for SMTP".into()))?;
-        let msg = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
+        let msg = self
+            .builder(to, subject)?
             .header(ContentType::TEXT_PLAIN)
             .body(body.to_owned())
             .map_err(|e| Error::Unexpected(format!("build message: {e}")))?;
+        self.deliver(msg).await
+    }
+    async fn send_with_attachment(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        attachment: &Attachment,
+    ) -> Result<()> {
+        use lettre::message::{MultiPart, SinglePart};
+        let kind = ContentType::parse(attachment.content_type)
+            .map_err(|e| Error::Unexpected(format!("attachment type: {e}")))?;
+        let msg = self
+            .builder(to, subject)?
+            .multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(body.to_owned()))
+                    .singlepart(
+                        lettre::message::Attachment::new(attachment.filename.clone())
+                            .body(attachment.bytes.clone(), kind),
+                    ),
+            )
+            .map_err(|e| Error::Unexpected(format!("build message: {e}")))?;
+        self.deliver(msg).await
+    }
+}
+
+impl SmtpMailer {
+    fn builder(&self, to: &str, subject: &str) -> Result<lettre::message::MessageBuilder> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|_| Error::Unexpected("the recipient address is not valid for SMTP".into()))?;
+        Ok(Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject))
+    }
+
+    async fn deliver(&self, msg: Message) -> Result<()> {
         self.transport.send(msg).await.map_err(|e| {
             Error::Unexpected(format!("SMTP send: {}", redact_addresses(&e.to_string())))
         })?;

@@ -5,7 +5,8 @@ mod common;
 use backend::Portal;
 use backend::demo;
 use backend::storage::entity::{
-    allergy, diagnostic_report, encounter, immunization, medication, observation, patient, problem,
+    allergy, diagnostic_report, document, encounter, immunization, location, medication,
+    observation, organization, patient, practitioner, problem,
 };
 use common::*;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -76,6 +77,10 @@ fn expected_counts() -> BTreeMap<&'static str, u64> {
                 "AllergyIntolerance" => "allergy",
                 "MedicationRequest" => "medication",
                 "Immunization" => "immunization",
+                "Practitioner" => "practitioner",
+                "Location" => "location",
+                "Organization" => "organization",
+                "DocumentReference" => "document",
                 _ => continue,
             };
             ids.entry(table).or_default().insert(logical_id(entry));
@@ -101,6 +106,10 @@ async fn actual_counts(portal: &Portal) -> BTreeMap<&'static str, u64> {
         ("allergy", count(portal, allergy::Entity).await),
         ("medication", count(portal, medication::Entity).await),
         ("immunization", count(portal, immunization::Entity).await),
+        ("practitioner", count(portal, practitioner::Entity).await),
+        ("location", count(portal, location::Entity).await),
+        ("organization", count(portal, organization::Entity).await),
+        ("document", count(portal, document::Entity).await),
     ])
 }
 
@@ -119,10 +128,14 @@ async fn importing_the_fixtures_stores_every_resource_once() {
     // What the fixtures README promises, as a check on the computation above.
     assert_eq!(expected["patient"], 3);
     assert_eq!(expected["immunization"], 48);
-    assert_eq!(expected["diagnostic_report"], 15);
-    assert_eq!(expected["observation"], 102);
+    assert_eq!(expected["diagnostic_report"], 15 + 6);
+    assert_eq!(expected["observation"], 102 + 10);
+    assert_eq!(expected["document"], 4);
+    // Fen Mocklin appears in three bundles, under two ids (riverside-history restates one).
+    assert_eq!(expected["practitioner"], 3);
     assert_eq!(actual_counts(&portal).await, expected);
-    assert_eq!(total as u64, expected.values().sum::<u64>());
+    // Rows written: each row once, and the practitioner riverside-history restates once more.
+    assert_eq!(total as u64, expected.values().sum::<u64>() + 1);
 }
 
 #[tokio::test]
@@ -135,12 +148,173 @@ async fn importing_the_same_files_again_changes_no_counts() {
 
     let clinic = demo::default_clinic(&portal).await.unwrap();
     let again = portal
-        .import_bundle(&clinic, &load("dara-dummett-type2-diabetes.json"))
+        .import_bundle(&clinic, &load("immunizations.json"))
         .await
         .unwrap();
     assert!(again.created.is_empty(), "{again}");
-    assert_eq!(again.updated["Observation"], 34);
-    assert_eq!(again.skipped["Practitioner"], 1);
+    assert!(again.updated.is_empty(), "{again}");
+    assert_eq!(again.unchanged["Immunization"], 48);
+    let dara = load("dara-dummett-type2-diabetes.json");
+    portal.import_bundle(&clinic, &dara).await.unwrap();
+    let again = portal.import_bundle(&clinic, &dara).await.unwrap();
+    assert!(
+        again.created.is_empty() && again.updated.is_empty(),
+        "{again}"
+    );
+    assert_eq!(again.unchanged["Observation"], 34);
+    assert_eq!(again.unchanged["Practitioner"], 1);
+    assert!(
+        again
+            .to_string()
+            .contains("Observation: 0 created, 0 updated, 34 unchanged, 0 rejected")
+    );
+}
+
+#[tokio::test]
+async fn a_changed_resource_is_updated_in_place() {
+    let (portal, _) = portal().await;
+    import_all(&portal).await;
+    let clinic = demo::default_clinic(&portal).await.unwrap();
+    let mut b = load("immunizations.json");
+    b["entry"][0]["resource"]["lotNumber"] = Value::String("NEWLOT1".into());
+    let id = b["entry"][0]["resource"]["id"].as_str().unwrap().to_owned();
+    let s = portal.import_bundle(&clinic, &b).await.unwrap();
+    assert_eq!(s.updated["Immunization"], 1);
+    assert_eq!(s.unchanged["Immunization"], 47);
+    let row = immunization::Entity::find()
+        .filter(immunization::Column::FhirId.eq(id))
+        .one(&portal.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.lot.as_deref(), Some("NEWLOT1"));
+}
+
+#[tokio::test]
+async fn every_bad_resource_is_reported_with_its_id_and_field_and_the_bundle_is_refused() {
+    let (portal, _) = portal().await;
+    import_all(&portal).await;
+    let before = actual_counts(&portal).await;
+    let clinic = demo::default_clinic(&portal).await.unwrap();
+    let mut b = load("riverside-history.json");
+    let entries = b["entry"].as_array_mut().unwrap();
+    let mut broken = vec![];
+    for e in entries.iter_mut() {
+        let r = e["resource"].as_object_mut().unwrap();
+        match r["resourceType"].as_str().unwrap() {
+            "Encounter" if broken.len() < 1 => {
+                r.remove("status");
+                broken.push(r["id"].as_str().unwrap().to_owned());
+            }
+            "DocumentReference" if broken.len() < 2 => {
+                r["content"][0]["attachment"]["data"] = Value::String("not base64!".into());
+                broken.push(r["id"].as_str().unwrap().to_owned());
+            }
+            _ => {}
+        }
+    }
+    let s = portal
+        .import_bundle_report(&clinic, "history.json", &b)
+        .await
+        .unwrap();
+    assert_eq!(s.errors.len(), 2, "{:?}", s.errors);
+    assert!(
+        s.errors[0].starts_with("history.json entry "),
+        "{:?}",
+        s.errors
+    );
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.contains(&broken[0]) && e.contains("status"))
+    );
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.contains(&broken[1]) && e.contains("base64"))
+    );
+    assert_eq!(s.rejected["Encounter"], 1);
+    assert_eq!(s.rejected["DocumentReference"], 1);
+    assert!(s.created.is_empty() && s.updated.is_empty());
+    assert_eq!(
+        actual_counts(&portal).await,
+        before,
+        "nothing of it was kept"
+    );
+    // The same through the plain entry point: an error naming both.
+    let msg = invalid(portal.import_bundle(&clinic, &b).await);
+    assert!(
+        msg.contains(&broken[0]) && msg.contains(&broken[1]),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn bundle_types_an_ehr_sends_are_accepted_and_others_refused() {
+    let (portal, _) = portal().await;
+    let clinic = demo::default_clinic(&portal).await.unwrap();
+    let mut b = load("dara-dummett-type2-diabetes.json");
+    for kind in ["collection", "batch", "searchset"] {
+        b["type"] = Value::String(kind.into());
+        portal.import_bundle(&clinic, &b).await.unwrap();
+    }
+    // A search result's OperationOutcome is not data.
+    b["entry"].as_array_mut().unwrap().push(serde_json::json!({
+        "search": {"mode": "outcome"},
+        "resource": {"resourceType": "OperationOutcome", "issue": []}
+    }));
+    let s = portal.import_bundle(&clinic, &b).await.unwrap();
+    assert!(s.skipped.is_empty(), "{s}");
+    b["type"] = Value::String("document".into());
+    let msg = invalid(portal.import_bundle(&clinic, &b).await);
+    assert!(msg.contains("document bundle cannot be imported"), "{msg}");
+}
+
+#[tokio::test]
+async fn bulk_data_ndjson_files_import_together_in_any_order() {
+    let (portal, _) = portal().await;
+    let clinic = demo::default_clinic(&portal).await.unwrap();
+    // Split the fixtures into one file per resource type, as a Bulk Data export writes them,
+    // and hand them over with the patients last.
+    let mut by_type: BTreeMap<String, String> = BTreeMap::new();
+    for file in PATIENT_BUNDLES {
+        for (entry, r) in resources(&load(file)) {
+            let mut r = r.clone();
+            r["id"] = Value::String(logical_id(entry));
+            let t = r["resourceType"].as_str().unwrap().to_owned();
+            let lines = by_type.entry(t).or_default();
+            lines.push_str(&r.to_string());
+            lines.push('\n');
+        }
+    }
+    let mut files: Vec<(String, String)> = by_type
+        .into_iter()
+        .map(|(t, text)| (format!("{t}.ndjson"), text))
+        .collect();
+    files.sort_by_key(|(name, _)| name == "Patient.ndjson");
+    assert_eq!(files.last().unwrap().0, "Patient.ndjson");
+    let s = portal.import_ndjson(&clinic, &files).await.unwrap();
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(s.created["Patient"], 3);
+    assert_eq!(s.created["Observation"], 102);
+    assert_eq!(s.created["DiagnosticReport"], 15);
+    assert_eq!(count(&portal, observation::Entity).await, 102);
+    // Reports link their results across files, as in a bundle.
+    let linked = observation::Entity::find()
+        .filter(observation::Column::ReportId.is_not_null())
+        .all(&portal.db)
+        .await
+        .unwrap();
+    assert_eq!(linked.len(), 78);
+    // A broken line refuses the whole set, naming the file and line.
+    files[0].1.push_str("{not json\n");
+    let s = portal.import_ndjson(&clinic, &files).await.unwrap();
+    assert_eq!(s.errors.len(), 1);
+    assert!(
+        s.errors[0].starts_with(&format!("{} line ", files[0].0)),
+        "{:?}",
+        s.errors
+    );
 }
 
 #[tokio::test]

@@ -7,8 +7,10 @@ use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::storage::entity::{audit_event, observation, user_account};
 use backend::{Error, PatientAccess, Portal, Principal};
 use common::*;
-use domain::records::{Flag, ResultRow};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use domain::records::{DateRange, Flag, ResultRow};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 const HBA1C: &str = "4548-4";
 
@@ -20,15 +22,21 @@ async fn dara_access(portal: &Portal) -> (Principal, PatientAccess) {
     (p, access)
 }
 
+/// Dara's latest result of a test.
 async fn dara_observation(portal: &Portal, loinc: &str) -> observation::Model {
     let dara = portal.patient_by_mrn(DARA_MRN).await.unwrap();
     observation::Entity::find()
         .filter(observation::Column::PatientId.eq(dara.id))
         .filter(observation::Column::Code.eq(loinc))
+        .order_by_desc(observation::Column::EffectiveAt)
         .one(&portal.db)
         .await
         .unwrap()
         .expect("Dara has this result")
+}
+
+fn all() -> DateRange {
+    DateRange::all()
 }
 
 fn all_rows(days: &[domain::records::ResultDay]) -> Vec<&ResultRow> {
@@ -47,8 +55,10 @@ async fn results_are_grouped_by_day_and_report() {
     let (portal, _) = portal().await;
     seed(&portal).await;
     let (_, access) = dara_access(&portal).await;
-    let days = portal.list_results(&access).await.unwrap();
-    assert_eq!(days.len(), 1);
+    let days = portal.list_results(&access, &all()).await.unwrap();
+    // Two earlier visits (fixtures/demo/riverside-history.json) and the latest one.
+    let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
+    assert_eq!(dates, ["2026-09-15", "2026-03-12", "2025-09-10"]);
     let day = &days[0];
     assert_eq!(day.date, "2026-09-15");
     assert_eq!(day.label, "15 September 2026");
@@ -70,8 +80,9 @@ async fn results_are_grouped_by_day_and_report() {
         assert_eq!(r.collected_at, "2026-09-15T09:00:00Z");
         assert_eq!(r.issued_at.as_deref(), Some("2026-09-15T09:30:00Z"));
     }
-    // Laboratory results only: 26 of them, no vital signs.
-    assert_eq!(all_rows(&days).len(), 26);
+    // Laboratory results only: 26 on the latest day, 3 on each earlier one, no vital signs.
+    assert_eq!(all_rows(&days[..1]).len(), 26);
+    assert_eq!(all_rows(&days).len(), 32);
     assert!(all_rows(&days).iter().all(|r| r.name != "Body weight"));
 }
 
@@ -80,8 +91,8 @@ async fn hba1c_shows_its_value_range_and_a_high_flag() {
     let (portal, _) = portal().await;
     seed(&portal).await;
     let (_, access) = dara_access(&portal).await;
-    let days = portal.list_results(&access).await.unwrap();
-    let rows = all_rows(&days);
+    let days = portal.list_results(&access, &all()).await.unwrap();
+    let rows = all_rows(&days[..1]);
     let a1c = rows
         .iter()
         .find(|r| r.name.starts_with("Hemoglobin A1c"))
@@ -116,7 +127,13 @@ async fn a_patient_opens_the_detail_of_her_own_result() {
         Some("Hemoglobin A1c/Hemoglobin.total in Blood")
     );
     assert_eq!(d.status, "final");
-    assert!(d.history.is_empty());
+    // Two earlier values, newest first, and the trend of all three, oldest first.
+    let earlier: Vec<&str> = d.history.iter().map(|(_, v, _)| v.as_str()).collect();
+    assert_eq!(earlier, ["7.9 %", "8.4 %"]);
+    let trend: Vec<f64> = d.trend.points.iter().map(|p| p.value).collect();
+    assert_eq!(trend, [8.4, 7.9, 6.2]);
+    assert!(d.trend.points.iter().all(|p| p.flag == Flag::High));
+    assert_eq!(d.trend.high, Some(5.6));
 }
 
 #[tokio::test]
@@ -152,7 +169,7 @@ async fn another_patient_asking_for_her_result_gets_not_found_and_is_audited() {
     assert_eq!(row.category.as_deref(), Some("results"));
 
     // And Emet's own list holds only his results.
-    let mine = portal.list_results(&access).await.unwrap();
+    let mine = portal.list_results(&access, &all()).await.unwrap();
     let ids: Vec<String> = all_rows(&mine).iter().map(|r| r.id.clone()).collect();
     assert_eq!(ids.len(), 26);
     let owners = observation::Entity::find()
@@ -173,8 +190,8 @@ async fn a_result_released_in_the_future_stays_hidden_until_then() {
     am.released_at = Set(Some(start_ms() + DAY.as_millis() as i64));
     am.update(&portal.db).await.unwrap();
 
-    let days = portal.list_results(&access).await.unwrap();
-    assert_eq!(all_rows(&days).len(), 25);
+    let days = portal.list_results(&access, &all()).await.unwrap();
+    assert_eq!(all_rows(&days).len(), 31);
     assert!(all_rows(&days).iter().all(|r| r.id != held.id));
     let e = err(portal.result_detail(&access, &held.id).await);
     assert!(matches!(e, Error::NotFound), "{e:?}");
@@ -182,7 +199,7 @@ async fn a_result_released_in_the_future_stays_hidden_until_then() {
     clock.advance(DAY);
     // A new session, as the old one has been idle for a day.
     let (_, access) = dara_access(&portal).await;
-    let days = portal.list_results(&access).await.unwrap();
+    let days = portal.list_results(&access, &all()).await.unwrap();
     assert!(all_rows(&days).iter().any(|r| r.id == held.id));
     let d = portal.result_detail(&access, &held.id).await.unwrap();
     assert_eq!(d.released.as_deref(), Some("26 November 2026"));
@@ -226,9 +243,9 @@ async fn every_list_and_detail_view_is_audited_as_results() {
     seed(&portal).await;
     let (p, access) = dara_access(&portal).await;
     let o = dara_observation(&portal, HBA1C).await;
-    portal.list_results(&access).await.unwrap();
+    portal.list_results(&access, &all()).await.unwrap();
     portal.result_detail(&access, &o.id).await.unwrap();
-    portal.list_results(&access).await.unwrap();
+    portal.list_results(&access, &all()).await.unwrap();
 
     let rows = results_audit(&portal).await;
     assert_eq!(rows.len(), 3);

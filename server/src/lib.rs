@@ -1,6 +1,7 @@
 //! The `mhc` binary's library: configuration, start-up and the HTTP surface.
 
 pub mod config;
+pub mod downloads;
 pub mod web;
 
 use backend::notify::{Mailer, OutboxMailer, SmtpMailer};

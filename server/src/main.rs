@@ -27,7 +27,8 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Import FHIR R4 Bundle JSON files into the default clinic (each file whole or not at all).
+    /// Import FHIR R4 into the default clinic: Bundle JSON files (each whole or not at all) and
+    /// Bulk Data NDJSON files (`*.ndjson`, all of them together, whole or not at all).
     Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -46,6 +47,11 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: AccountCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Print the mail outbox (messages kept when no SMTP server is configured).
     Outbox {
@@ -71,6 +77,13 @@ enum StaffCommand {
         #[arg(long)]
         role: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit log's hash chain: prints OK, or the first row that was altered or
+    /// removed (and exits with status 1).
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -145,27 +158,25 @@ async fn run(cmd: Command) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => match backend::audit::verify(&portal.db)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            backend::audit::Verdict::Intact { rows } => {
+                println!("OK: the audit log's {rows} rows are intact");
+                Ok(())
+            }
+            backend::audit::Verdict::Broken { reason, .. } => {
+                Err(format!("the audit log was tampered with: {reason}"))
+            }
+        },
         Command::Import { files } => {
             let clinic = demo::default_clinic(&portal)
                 .await
                 .map_err(|e| e.to_string())?;
-            for f in files {
-                let started = std::time::Instant::now();
-                let text =
-                    std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-                let json: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| format!("{}: not JSON: {e}", f.display()))?;
-                let summary = portal
-                    .import_bundle(&clinic, &json)
-                    .await
-                    .map_err(|e| format!("{}: rejected, nothing imported: {e}", f.display()))?;
-                println!(
-                    "{} imported in {} ms:\n{summary}",
-                    f.display(),
-                    started.elapsed().as_millis()
-                );
-            }
-            Ok(())
+            import_files(&portal, &clinic, &files).await
         }
         Command::Staff {
             command:
@@ -367,4 +378,79 @@ fn print_sign_ins(cfg: &Config, d: &demo::DemoSignIns) {
             .join(", ")
     );
     println!();
+}
+
+/// `mhc import`: each bundle on its own, the NDJSON files together; a summary for each.
+async fn import_files(
+    portal: &backend::Portal,
+    clinic: &str,
+    files: &[PathBuf],
+) -> Result<(), String> {
+    let read =
+        |f: &PathBuf| std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()));
+    let (ndjson, bundles): (Vec<&PathBuf>, Vec<&PathBuf>) = files
+        .iter()
+        .partition(|f| f.extension().is_some_and(|x| x == "ndjson"));
+    let mut refused = 0;
+    // Prints one import's outcome; false when it was refused.
+    let report = |what: String, ms: u128, summary: backend::fhir::ImportSummary| {
+        if summary.errors.is_empty() {
+            println!("{what} imported in {ms} ms:\n{summary}");
+            return true;
+        }
+        println!("{what} refused, nothing imported:");
+        for e in &summary.errors {
+            println!("  error: {e}");
+        }
+        print!("{summary}");
+        false
+    };
+    for f in bundles {
+        let started = std::time::Instant::now();
+        let text = read(f)?;
+        let json: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(j) => j,
+            Err(e) => {
+                println!(
+                    "{} refused, nothing imported:\n  error: not JSON: {e}",
+                    f.display()
+                );
+                refused += 1;
+                continue;
+            }
+        };
+        let name = f.display().to_string();
+        match portal.import_bundle_report(clinic, &name, &json).await {
+            Ok(summary) => {
+                if !report(name, started.elapsed().as_millis(), summary) {
+                    refused += 1;
+                }
+            }
+            Err(e) => {
+                println!("{name} refused, nothing imported:\n  error: {e}");
+                refused += 1;
+            }
+        }
+    }
+    if !ndjson.is_empty() {
+        let started = std::time::Instant::now();
+        let mut texts = vec![];
+        for f in &ndjson {
+            texts.push((f.display().to_string(), read(f)?));
+        }
+        let names: Vec<&str> = texts.iter().map(|(n, _)| n.as_str()).collect();
+        let what = names.join(", ");
+        let summary = portal
+            .import_ndjson(clinic, &texts)
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        if !report(what, started.elapsed().as_millis(), summary) {
+            refused += 1;
+        }
+    }
+    if refused > 0 {
+        Err(format!("{refused} import(s) refused"))
+    } else {
+        Ok(())
+    }
 }

@@ -47,6 +47,12 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route(
+            "/download/immunizations.pdf",
+            get(crate::downloads::immunizations),
+        )
+        .route("/download/summary.pdf", get(crate::downloads::summary))
+        .route("/download/record.json", get(crate::downloads::record))
         .leptos_routes_with_context(&options, routes, ctx.clone(), move || {
             shell(shell_options.clone())
         })

@@ -2,7 +2,9 @@
 //! enforces it through [`ssr::run`]; a test checks the two agree for every registered function.
 
 pub mod activation;
+pub mod activity;
 pub mod auth;
+pub mod record;
 pub mod results;
 pub mod security;
 pub mod sessions;
@@ -30,6 +32,14 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/activation/step", Policy::Public),
     ("/api/results/list", Policy::Patient),
     ("/api/results/get", Policy::Patient),
+    ("/api/record/medications", Policy::Patient),
+    ("/api/record/allergies", Policy::Patient),
+    ("/api/record/problems", Policy::Patient),
+    ("/api/record/immunizations", Policy::Patient),
+    ("/api/record/vitals", Policy::Patient),
+    ("/api/record/visits", Policy::Patient),
+    ("/api/record/highlights", Policy::Patient),
+    ("/api/activity/log", Policy::SignedIn),
     ("/api/sessions/list", Policy::SignedIn),
     ("/api/sessions/end", Policy::SignedIn),
     ("/api/sessions/end_others", Policy::SignedIn),

@@ -4,13 +4,17 @@ use crate::error::AppError;
 use domain::records::{ResultDay, ResultDetail};
 use leptos::prelude::*;
 
+/// Released results, optionally between two dates (`YYYY-MM-DD`, both included).
 #[server(prefix = "/api", endpoint = "results/list")]
-pub async fn list_results() -> Result<Vec<ResultDay>, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
-        Ok(c.portal.list_results(&access).await?)
-    })
+pub async fn list_results(
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Vec<ResultDay>, AppError> {
+    super::record::ssr::ranged(
+        from,
+        to,
+        |p, a, r| async move { p.list_results(&a, &r).await },
+    )
     .await
 }
 

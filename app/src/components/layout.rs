@@ -130,6 +130,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("/medications", "Medications"),
     ("/allergies", "Allergies"),
     ("/problems", "Problems"),
+    ("/vitals", "Vital signs"),
     ("/immunizations", "Immunizations"),
     ("/messages", "Messages"),
     ("/appointments", "Appointments"),

@@ -4,5 +4,6 @@ pub mod factors;
 pub mod form;
 pub mod layout;
 pub mod passkey_flows;
+pub mod record;
 pub mod strength;
 pub mod webauthn;

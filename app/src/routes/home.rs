@@ -1,24 +1,84 @@
 //! Home: what needs attention.
 
-use domain::session::Me;
+use crate::api::record::home_highlights;
+use crate::error::AppError;
+use domain::records::RecordHighlights;
+use domain::session::{Me, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+fn cards(h: RecordHighlights) -> AnyView {
+    let results = match (h.new_results, h.latest_result_day) {
+        (0, Some(day)) => {
+            format!("No new results since you last signed in. The latest are from {day}.")
+        }
+        (0, None) => "No results yet. They appear here once your clinic releases them.".into(),
+        (1, _) => "1 new result since you last signed in.".into(),
+        (n, _) => format!("{n} new results since you last signed in."),
+    };
+    let meds = match h.active_medications {
+        0 => "No active medications on your record.".to_owned(),
+        1 => "1 active medication.".to_owned(),
+        n => format!("{n} active medications."),
+    };
+    view! {
+        <article class="card">
+            <h2>"Test results"</h2>
+            <p>{results}</p>
+            <A href="/results">"View test results"</A>
+        </article>
+        <article class="card">
+            <h2>"Visits"</h2>
+            <p>{match h.last_visit {
+                Some(d) => format!("Your last visit was on {d}."),
+                None => "No visits on your record yet.".into(),
+            }}</p>
+            <A href="/visits">"View visit summaries"</A>
+        </article>
+        <article class="card">
+            <h2>"Medications"</h2>
+            <p>{meds}</p>
+            <A href="/medications">"View medications"</A>
+        </article>
+        {(!h.immunizations_due.is_empty()).then(|| view! {
+            <article class="card">
+                <h2>"Immunizations due"</h2>
+                <ul>{h.immunizations_due.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>
+                <A href="/immunizations">"View immunizations"</A>
+            </article>
+        })}
+    }
+    .into_any()
+}
+
 #[component]
 pub fn Home() -> impl IntoView {
-    let first = use_context::<Me>()
-        .map(|m| m.first_name)
+    let me = use_context::<Me>();
+    let first = me
+        .as_ref()
+        .map(|m| m.first_name.clone())
         .unwrap_or_default();
+    // Staff have no record of their own: no cards (and no refused call) for them.
+    let patient = me.as_ref().is_some_and(|m| m.role == Role::Patient);
     view! {
         <Title text="Home" />
         <h1>{format!("Welcome, {first}")}</h1>
         <section class="cards" aria-label="Your health at a glance">
-            <article class="card">
-                <h2>"Test results"</h2>
-                <p>"See your lab results with their reference ranges and what is out of range."</p>
-                <A href="/results">"View test results"</A>
-            </article>
+            {patient.then(|| {
+                let highlights = Resource::new_blocking(|| (), |_| home_highlights());
+                view! {
+                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match highlights.await {
+                            Ok(h) => cards(h),
+                            Err(AppError::Forbidden) => ().into_any(),
+                            Err(e) => view! { <p class="alert" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                }
+            })}
             <article class="card">
                 <h2>"Emergencies"</h2>
                 <p>"This portal is not for emergencies. If you need urgent help, call 911."</p>

@@ -3,10 +3,17 @@
 pub mod account;
 pub mod activate;
 pub mod activity;
+pub mod allergies;
+pub mod downloads;
 pub mod home;
+pub mod immunizations;
+pub mod medications;
 pub mod not_found;
 pub mod placeholder;
+pub mod problems;
 pub mod recovery;
 pub mod results;
 pub mod second_step;
 pub mod signin;
+pub mod visits;
+pub mod vitals;

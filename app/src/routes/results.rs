@@ -1,8 +1,9 @@
 //! Test results: the list grouped by day and report, and one result in detail.
 
 use crate::api::results::{get_result, list_results};
+use crate::components::record::{DateFilter, empty, ranged_list};
 use crate::error::AppError;
-use domain::records::{Flag, ResultDay, ResultDetail};
+use domain::records::{Flag, ResultDay, ResultDetail, Trend};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
@@ -32,10 +33,12 @@ fn error_view(e: AppError) -> AnyView {
     }
 }
 
-fn days_view(days: Vec<ResultDay>) -> AnyView {
+fn days_view(days: Vec<ResultDay>, filtered: bool) -> AnyView {
     if days.is_empty() {
-        return view! { <p class="empty">"You have no test results yet. They appear here once your clinic releases them."</p> }
-            .into_any();
+        return empty(
+            filtered,
+            "You have no test results yet. They appear here once your clinic releases them.",
+        );
     }
     days.into_iter()
         .map(|day| {
@@ -88,18 +91,11 @@ fn days_view(days: Vec<ResultDay>) -> AnyView {
 
 #[component]
 pub fn ResultsPage() -> impl IntoView {
-    let results = Resource::new_blocking(|| (), |_| list_results());
     view! {
         <Title text="Test results" />
         <h1>"Test results"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading your results…"</p> }>
-            {move || Suspend::new(async move {
-                match results.await {
-                    Ok(days) => days_view(days),
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+        <DateFilter what="collected" />
+        {ranged_list(list_results, days_view)}
     }
 }
 
@@ -126,6 +122,7 @@ fn detail_view(d: ResultDetail) -> AnyView {
         <p class="hint">
             "A result outside the reference range is not always a problem. Your care team reviews every result; ask them if you have questions."
         </p>
+        {trend_view(&d.trend)}
         <h2>"Earlier results"</h2>
         {if d.history.is_empty() {
             view! { <p class="empty">"No earlier results for this test."</p> }.into_any()
@@ -145,6 +142,151 @@ fn detail_view(d: ResultDetail) -> AnyView {
         }}
     }
     .into_any()
+}
+
+const CHART_W: f64 = 640.0;
+const CHART_H: f64 = 260.0;
+const PAD_L: f64 = 56.0;
+const PAD_R: f64 = 24.0;
+const PAD_T: f64 = 20.0;
+const PAD_B: f64 = 48.0;
+
+/// The chart's vertical extent: the values and the reference range, with some air.
+fn y_bounds(t: &Trend) -> (f64, f64) {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for v in t.points.iter().map(|p| p.value).chain(t.low).chain(t.high) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let air = ((hi - lo) * 0.15).max(hi.abs() * 0.05).max(0.5);
+    (
+        (lo - air).max(if lo >= 0.0 { 0.0 } else { f64::MIN }),
+        hi + air,
+    )
+}
+
+fn fmt_num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// A trend line of the test's values, drawn as SVG on the server. Flags are written next to
+/// each point and abnormal points are squares, so colour is never the only cue; the table
+/// below the chart holds the same values.
+fn trend_view(t: &Trend) -> Option<AnyView> {
+    if t.points.len() < 2 {
+        return None;
+    }
+    let (lo, hi) = y_bounds(t);
+    let (t0, t1) = (
+        t.points[0].at as f64,
+        t.points[t.points.len() - 1].at as f64,
+    );
+    let span = (t1 - t0).max(1.0);
+    let x = move |at: i64| PAD_L + (at as f64 - t0) / span * (CHART_W - PAD_L - PAD_R);
+    let y = move |v: f64| PAD_T + (hi - v) / (hi - lo) * (CHART_H - PAD_T - PAD_B);
+    let unit = t.unit.clone().unwrap_or_default();
+    let line: String = t
+        .points
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", x(p.at), y(p.value)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let band = match (t.low, t.high) {
+        (Some(l), Some(h)) => Some((y(h), y(l))),
+        (Some(l), None) => Some((PAD_T, y(l))),
+        (None, Some(h)) => Some((y(h), CHART_H - PAD_B)),
+        (None, None) => None,
+    };
+    let summary = format!(
+        "{} over time: {}.",
+        t.name,
+        t.points
+            .iter()
+            .map(|p| format!(
+                "{} {} {unit} ({})",
+                p.date_label,
+                fmt_num(p.value),
+                p.flag.label()
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let range_text = match (t.low, t.high) {
+        (Some(l), Some(h)) => format!(
+            "Shaded: the reference range, {}–{} {unit}",
+            fmt_num(l),
+            fmt_num(h)
+        ),
+        (Some(l), None) => format!(
+            "Shaded: the reference range, at least {} {unit}",
+            fmt_num(l)
+        ),
+        (None, Some(h)) => format!("Shaded: the reference range, at most {} {unit}", fmt_num(h)),
+        (None, None) => "No reference range was given.".into(),
+    };
+    let ticks: Vec<f64> = (0..=4).map(|i| lo + (hi - lo) * i as f64 / 4.0).collect();
+    let points = t.points.clone();
+    let rows = t.points.clone();
+    Some(
+        view! {
+            <section class="trend" aria-labelledby="trend-title">
+                <h2 id="trend-title">"Trend"</h2>
+                <figure>
+                    <svg
+                        class="chart"
+                        viewBox=format!("0 0 {CHART_W} {CHART_H}")
+                        role="img"
+                        aria-label=summary
+                    >
+                        {band.map(|(top, bottom)| view! {
+                            <rect class="band" x=PAD_L y=top width=CHART_W - PAD_L - PAD_R height=(bottom - top).max(0.0) />
+                        })}
+                        <line class="axis" x1=PAD_L y1=CHART_H - PAD_B x2=CHART_W - PAD_R y2=CHART_H - PAD_B />
+                        <line class="axis" x1=PAD_L y1=PAD_T x2=PAD_L y2=CHART_H - PAD_B />
+                        {ticks.into_iter().map(|v| view! {
+                            <text class="tick" x=PAD_L - 6.0 y=y(v) + 4.0 text-anchor="end">{fmt_num(v)}</text>
+                        }).collect_view()}
+                        <polyline class="line" points=line fill="none" />
+                        {points.into_iter().map(|p| {
+                            let (px, py) = (x(p.at), y(p.value));
+                            let label = format!("{} {}", fmt_num(p.value), if p.flag.is_abnormal() { p.flag.label() } else { "" });
+                            view! {
+                                {if p.flag.is_abnormal() {
+                                    view! { <rect class="point abnormal" x=px - 5.0 y=py - 5.0 width="10" height="10" /> }.into_any()
+                                } else {
+                                    view! { <circle class="point" cx=px cy=py r="5" /> }.into_any()
+                                }}
+                                <text class="value" x=px y=py - 10.0 text-anchor="middle">{label.trim().to_owned()}</text>
+                                <text class="tick" x=px y=CHART_H - PAD_B + 18.0 text-anchor="middle">{p.date_label.clone()}</text>
+                            }
+                        }).collect_view()}
+                    </svg>
+                    <figcaption>{format!("{} ({unit}). ", t.name)}{range_text}". Squares mark results outside the range."</figcaption>
+                </figure>
+                <div class="table-wrap">
+                    <table>
+                        <caption>"The values in the chart"</caption>
+                        <thead><tr><th scope="col">"Date"</th><th scope="col">"Result"</th><th scope="col">"Flag"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|p| view! {
+                                <tr>
+                                    <td>{p.date_label}</td>
+                                    <td>{format!("{} {}", fmt_num(p.value), t.unit.clone().unwrap_or_default()).trim().to_owned()}</td>
+                                    <td>{flag_cell(p.flag)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+        }
+        .into_any(),
+    )
 }
 
 #[component]

@@ -13,7 +13,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 /// The audit actions shown as security activity, with the words for them.
-const SECURITY_ACTIONS: &[(&str, &str)] = &[
+pub(crate) const SECURITY_ACTIONS: &[(&str, &str)] = &[
     ("signin.ok", "Signed in"),
     ("signin.failed", "Sign-in refused"),
     ("signin.refused", "Sign-in refused"),
@@ -615,12 +615,49 @@ impl Portal {
     pub async fn report_suspicious(&self, p: &Principal, meta: &RequestMeta) -> Result<()> {
         let user = self.account_of(p).await?;
         self.suspend(&user, None, meta).await?;
+        audit::record(
+            &self.db,
+            self.now(),
+            meta,
+            Entry::new("account.reported", Outcome::Ok).by_account(&user),
+        )
+        .await?;
         self.notify(
             &user,
             "Your account is suspended",
             "You reported suspicious activity, so your account is suspended and every device was signed out. Call your clinic to restore access; they will check who you are.",
         )
         .await;
+        self.tell_clinic_admins(&user).await?;
+        Ok(())
+    }
+
+    /// Tells the clinic's admins that an account was reported and suspended. The message
+    /// names the account by its opaque id only: no name, no health information.
+    async fn tell_clinic_admins(&self, user: &user_account::Model) -> Result<()> {
+        let mut admins = user_account::Entity::find()
+            .filter(user_account::Column::Role.eq(domain::session::Role::Admin.as_str()))
+            .filter(user_account::Column::SuspendedAt.is_null());
+        if let Some(c) = &user.clinic_id {
+            admins = admins.filter(user_account::Column::ClinicId.eq(c.clone()));
+        }
+        for admin in admins.all(&self.db).await? {
+            let body = format!(
+                "A patient reported activity on their account that was not theirs. The account is suspended and every session has ended.\n\nAccount reference: {}\n\nCheck the audit log for this account, confirm the person's identity, then restore access with `mhc account restore`.",
+                user.id
+            );
+            if let Err(e) = self
+                .mailer
+                .send(
+                    &admin.email,
+                    "A patient account was reported and suspended",
+                    &body,
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "could not tell a clinic admin about a reported account");
+            }
+        }
         Ok(())
     }
 

@@ -32,9 +32,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, then chains any audit rows an earlier schema wrote.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    Migrator::up(db, None).await?;
+    crate::audit::seal_unchained(db)
+        .await
+        .map_err(|e| DbErr::Custom(format!("chaining earlier audit rows: {e}")))?;
+    Ok(())
 }
 
 /// Whether the database answers (readiness).
@@ -55,6 +59,10 @@ impl MigratorTrait for Migrator {
             Box::new(SqlMigration {
                 name: "m0002_second_factors",
                 sql: include_str!("../../migrations/0002_second_factors.sql"),
+            }),
+            Box::new(SqlMigration {
+                name: "m0003_health_record",
+                sql: include_str!("../../migrations/0003_health_record.sql"),
             }),
         ]
     }

@@ -43,7 +43,15 @@ fn sample(path: &str, a_result: &str, a_session: &str, a_factor: &str) -> Option
         }
         "/api/activation/confirm" => "code=123456".into(),
         "/api/activation/resend" | "/api/activation/step" => String::new(),
-        "/api/results/list" => String::new(),
+        "/api/results/list" => "from=2025-01-01&to=".into(),
+        "/api/record/medications"
+        | "/api/record/allergies"
+        | "/api/record/problems"
+        | "/api/record/immunizations"
+        | "/api/record/vitals"
+        | "/api/record/visits" => "from=&to=2026-12-31".into(),
+        "/api/record/highlights" => String::new(),
+        "/api/activity/log" => "sort=who&dir=asc&page=1".into(),
         "/api/results/get" => format!("id={a_result}"),
         "/api/sessions/list" | "/api/sessions/end_others" => String::new(),
         "/api/sessions/end" => format!("id={a_session}"),

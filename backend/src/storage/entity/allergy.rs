@@ -14,6 +14,8 @@ pub struct Model {
     pub clinical_status: Option<String>,
     pub criticality: Option<String>,
     pub recorded: Option<String>,
+    pub resource: Option<String>,
+    pub reaction: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

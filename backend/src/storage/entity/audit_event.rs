@@ -19,6 +19,10 @@ pub struct Model {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
+    /// Position in the hash chain, from 1.
+    pub seq: Option<i64>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     pub effective_at: Option<i64>,
     pub issued_at: Option<i64>,
     pub released_at: Option<i64>,
+    pub resource: Option<String>,
+    pub encounter_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,11 @@ pub struct Model {
     pub reason: Option<String>,
     pub start_at: Option<i64>,
     pub end_at: Option<i64>,
+    pub resource: Option<String>,
+    pub practitioner_ref: Option<String>,
+    pub location_ref: Option<String>,
+    pub organization_ref: Option<String>,
+    pub diagnosis_refs: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,9 @@ pub struct Model {
     pub lot: Option<String>,
     pub dose: Option<String>,
     pub performer: Option<String>,
+    pub resource: Option<String>,
+    pub dose_number: Option<String>,
+    pub site: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,8 @@ pub struct Model {
     pub status: String,
     pub authored_on: Option<String>,
     pub dosage: Option<String>,
+    pub resource: Option<String>,
+    pub encounter_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

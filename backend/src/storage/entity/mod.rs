@@ -2,20 +2,27 @@
 
 pub mod activation_code;
 pub mod allergy;
+pub mod api_token;
 pub mod audit_event;
+pub mod audit_head;
 pub mod auth_factor;
 pub mod auth_ticket;
 pub mod backup_code;
 pub mod clinic;
 pub mod diagnostic_report;
+pub mod document;
 pub mod encounter;
 pub mod immunization;
+pub mod location;
 pub mod medication;
 pub mod observation;
+pub mod organization;
 pub mod outbox;
 pub mod patient;
 pub mod portal_meta;
+pub mod practitioner;
 pub mod problem;
+pub mod release_preference;
 pub mod signup;
 pub mod throttle;
 pub mod user_account;

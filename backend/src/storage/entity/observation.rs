@@ -23,6 +23,12 @@ pub struct Model {
     pub status: String,
     pub effective_at: Option<i64>,
     pub released_at: Option<i64>,
+    pub resource: Option<String>,
+    pub encounter_ref: Option<String>,
+    pub held_at: Option<i64>,
+    pub held_by: Option<String>,
+    pub hold_reason: Option<String>,
+    pub reviewed_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

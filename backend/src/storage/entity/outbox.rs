@@ -11,6 +11,9 @@ pub struct Model {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    pub attachment_name: Option<String>,
+    /// Base64 of the attached file.
+    pub attachment: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ pub struct Model {
     pub sex: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub resource: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

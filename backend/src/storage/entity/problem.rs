@@ -14,6 +14,8 @@ pub struct Model {
     pub name: String,
     pub clinical_status: Option<String>,
     pub onset: Option<String>,
+    pub resource: Option<String>,
+    pub encounter_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,230 @@
+//! `GET /download/…`: the patient's files (immunization PDF, health summary PDF, FHIR record),
+//! sent as attachments that are never cached. Each goes through the access layer and is
+//! audited by the backend as a download.
+
+use crate::web::WebState;
+use axum::extract::{ConnectInfo, Query, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use backend::audit::ClientIp;
+use backend::export::Download;
+use backend::{Error, PatientAccess, Portal, Principal, RequestMeta};
+use domain::records::DateRange;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `attachment` with an RFC 6266 / RFC 5987 filename (ASCII and UTF-8 forms).
+pub fn content_disposition(filename: &str) -> String {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+fn file(d: Download) -> Response {
+    let mut res = (StatusCode::OK, d.bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(d.content_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&d.filename)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let mut res = (status, message.to_owned()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+fn error_response(e: Error) -> Response {
+    match e {
+        Error::Unauthenticated => refuse(
+            StatusCode::UNAUTHORIZED,
+            "Your session has ended. Sign in, then download again.",
+        ),
+        Error::Forbidden => refuse(
+            StatusCode::FORBIDDEN,
+            "Downloads are for the patient whose record it is.",
+        ),
+        Error::ReauthRequired => refuse(
+            StatusCode::FORBIDDEN,
+            "For your security, confirm your password on the Downloads and sharing page, then download your whole record within 5 minutes.",
+        ),
+        Error::Invalid(m) => refuse(StatusCode::BAD_REQUEST, &m),
+        Error::NotFound => refuse(StatusCode::NOT_FOUND, "There is no record to download."),
+        e => {
+            tracing::error!(detail = %e, "a download failed");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side. Try again in a few minutes.",
+            )
+        }
+    }
+}
+
+fn meta(req: &Parts) -> RequestMeta {
+    let ip = req
+        .extensions
+        .get::<ClientIp>()
+        .map(|c| c.0.clone())
+        .or_else(|| {
+            req.extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        });
+    RequestMeta {
+        ip,
+        user_agent: req
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == backend::auth::session::COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The caller and their own record, or the response that refuses them. A download started
+/// from another site (a link planted elsewhere) is refused too.
+async fn own(portal: &Portal, req: Request) -> Result<(Principal, PatientAccess), Response> {
+    // The parts only: the body is not shared across the awaits below.
+    let (req, _) = req.into_parts();
+    if req
+        .headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|s| s == "cross-site")
+    {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "Open your downloads from the portal's own pages.",
+        ));
+    }
+    let meta = meta(&req);
+    let token = session_token(&req.headers);
+    let principal = portal
+        .principal(token.as_deref())
+        .await
+        .map_err(error_response)?;
+    let access = portal
+        .own_record(&principal, &meta)
+        .await
+        .map_err(error_response)?;
+    Ok((principal, access))
+}
+
+pub async fn immunizations(
+    axum::Extension(state): axum::Extension<Arc<WebState>>,
+    req: Request,
+) -> Response {
+    let portal = &state.portal;
+    let (_, access) = match own(portal, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match portal.immunization_record_pdf(&access).await {
+        Ok(d) => file(d),
+        Err(e) => error_response(e),
+    }
+}
+
+pub async fn summary(
+    axum::Extension(state): axum::Extension<Arc<WebState>>,
+    Query(q): Query<RangeQuery>,
+    req: Request,
+) -> Response {
+    let portal = &state.portal;
+    let range = match DateRange::parse(
+        q.from.as_deref().unwrap_or(""),
+        q.to.as_deref().unwrap_or(""),
+    ) {
+        Ok(r) => r,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.0),
+    };
+    let (_, access) = match own(portal, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match portal.health_summary_pdf(&access, &range).await {
+        Ok(d) => file(d),
+        Err(e) => error_response(e),
+    }
+}
+
+/// The whole record: a full export, so the password must have been confirmed in the last
+/// 5 minutes (SECURITY 17).
+pub async fn record(
+    axum::Extension(state): axum::Extension<Arc<WebState>>,
+    req: Request,
+) -> Response {
+    let portal = &state.portal;
+    let (principal, access) = match own(portal, req).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(e) = portal.recently_authenticated(&principal).await {
+        return error_response(e);
+    }
+    match portal.export_fhir(&access).await {
+        Ok(d) => file(d),
+        Err(e) => error_response(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn filenames_follow_rfc_6266_in_ascii_and_utf_8() {
+        assert_eq!(
+            content_disposition("immunization-record-2026-12-01.pdf"),
+            "attachment; filename=\"immunization-record-2026-12-01.pdf\"; filename*=UTF-8''immunization-record-2026-12-01.pdf"
+        );
+        assert_eq!(
+            content_disposition("résumé \"x\".pdf"),
+            "attachment; filename=\"r_sum___x_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22x%22.pdf"
+        );
+    }
+}
