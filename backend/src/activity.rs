@@ -125,7 +125,7 @@ impl Portal {
                 (u.id, who)
             })
             .collect();
-        let mut rows: Vec<(i64, LogRow)> = events
+        let mut rows: Vec<((i64, i64), LogRow)> = events
             .into_iter()
             .map(|e| {
                 let who = match e.actor_user_id.as_deref() {
@@ -159,7 +159,7 @@ impl Portal {
                     address: e.ip,
                     detail,
                 };
-                (e.at, row)
+                ((e.at, e.seq.unwrap_or_default()), row)
             })
             .collect();
         // Newest first within equal keys, whatever the column.

@@ -2,14 +2,18 @@
 //! (immunization record, health summary). Each download is audited as a download.
 
 use crate::access::PatientAccess;
+use crate::audit::Entry;
 use crate::audit::Outcome;
+use crate::ccda::{self, CcdInput, CcdPatient};
 use crate::clock::to_datetime;
 use crate::documents::{self, Subject, Summary};
+use crate::notify::Attachment;
 use crate::storage::entity::{
     allergy, clinic, diagnostic_report, document, encounter, immunization, location, medication,
     observation, organization, patient, practitioner, problem,
 };
 use crate::{Error, Portal, Result};
+use domain::account::Email;
 use domain::person::{format_iso_date, format_long_date, parse_iso_date};
 use domain::records::DateRange;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
@@ -222,64 +226,226 @@ impl Portal {
         })
     }
 
-    /// The health summary PDF for `range`. The lists it reads are audited as one download.
-    pub async fn health_summary_pdf(
+    /// Everything a health summary holds for `range`, read without per-list audit entries
+    /// (the caller audits the download or transmit as one event).
+    async fn summary_parts(&self, access: &PatientAccess, range: &DateRange) -> Result<Parts> {
+        let quiet = access.quiet();
+        Ok(Parts {
+            problems: self.list_problems(&quiet, range).await?,
+            medications: self.list_medications(&quiet, range).await?,
+            allergies: self.list_allergies(&quiet, range).await?,
+            immunizations: self.immunizations(access, range).await?,
+            visits: self.list_visits(&quiet, range).await?,
+            results: self.list_results(&quiet, range).await?,
+            vitals: self.list_vitals(&quiet, range).await?,
+        })
+    }
+
+    /// The health summary for `range`, as a PDF or a C-CDA document, not yet audited.
+    async fn summary_document(
         &self,
         access: &PatientAccess,
         range: &DateRange,
+        format: SummaryFormat,
     ) -> Result<Download> {
         let p = self.patient_row(access).await?;
         let (name, birth, clinic) = self.subject_of(&p).await?;
-        let quiet = access.quiet();
-        let problems = self.list_problems(&quiet, range).await?;
-        let medications = self.list_medications(&quiet, range).await?;
-        let allergies = self.list_allergies(&quiet, range).await?;
-        let immunizations = self.immunizations(access, range).await?;
-        let visits = self.list_visits(&quiet, range).await?;
-        let results = self.list_results(&quiet, range).await?;
-        let vitals = self.list_vitals(&quiet, range).await?;
-        let today = to_datetime(self.now()).date();
-        let printed = format_long_date(today);
-        let who = Subject {
-            name: &name,
-            birth_date: &birth,
-            clinic: &clinic,
-            printed_on: &printed,
-        };
-        let covers = range.describe();
-        let bytes = documents::summary_pdf(
-            &who,
-            &Summary {
-                range: &covers,
-                problems: &problems,
-                medications: &medications,
-                allergies: &allergies,
-                immunizations: &immunizations,
-                visits: &visits,
-                results: &results,
-                vitals: &vitals,
-            },
-        )
-        .map_err(Error::Unexpected)?;
-        access
-            .audit_detail(
-                self,
-                "record.download",
-                "summary",
-                &format!("health summary, {covers}"),
-            )
-            .await?;
+        let parts = self.summary_parts(access, range).await?;
+        let now = to_datetime(self.now());
         let (from, to) = range.fields();
         let span = match (from.is_empty(), to.is_empty()) {
             (true, true) => String::new(),
             _ => format!("-{}-to-{}", or(&from, "start"), or(&to, "today")),
         };
-        Ok(Download {
-            bytes,
-            content_type: "application/pdf",
-            filename: format!("health-summary{span}.pdf"),
+        match format {
+            SummaryFormat::Pdf => {
+                let printed = format_long_date(now.date());
+                let who = Subject {
+                    name: &name,
+                    birth_date: &birth,
+                    clinic: &clinic,
+                    printed_on: &printed,
+                };
+                let covers = range.describe();
+                let bytes = documents::summary_pdf(
+                    &who,
+                    &Summary {
+                        range: &covers,
+                        problems: &parts.problems,
+                        medications: &parts.medications,
+                        allergies: &parts.allergies,
+                        immunizations: &parts.immunizations,
+                        visits: &parts.visits,
+                        results: &parts.results,
+                        vitals: &parts.vitals,
+                    },
+                )
+                .map_err(Error::Unexpected)?;
+                Ok(Download {
+                    bytes,
+                    content_type: "application/pdf",
+                    filename: format!("health-summary{span}.pdf"),
+                })
+            }
+            SummaryFormat::Ccda => {
+                let doc_id = crate::new_id();
+                let xml = ccda::ccd_xml(&CcdInput {
+                    patient: CcdPatient {
+                        given: &p.given_name,
+                        family: &p.family_name,
+                        birth_date: &p.birth_date,
+                        sex: p.sex.as_deref(),
+                        mrn: &p.mrn,
+                        mrn_system: p.mrn_system.as_deref(),
+                    },
+                    clinic_name: &clinic,
+                    document_id: &doc_id,
+                    created_at: now,
+                    from: (!from.is_empty()).then_some(from.as_str()),
+                    to: (!to.is_empty()).then_some(to.as_str()),
+                    problems: &parts.problems,
+                    medications: &parts.medications,
+                    allergies: &parts.allergies,
+                    immunizations: &parts.immunizations,
+                    results: &parts.results,
+                    vitals: &parts.vitals,
+                    visits: &parts.visits,
+                });
+                Ok(Download {
+                    bytes: xml.into_bytes(),
+                    content_type: "application/xml",
+                    filename: format!("health-summary{span}.xml"),
+                })
+            }
+        }
+    }
+
+    /// The health summary for `range`, downloaded (audited as one download).
+    pub async fn health_summary(
+        &self,
+        access: &PatientAccess,
+        range: &DateRange,
+        format: SummaryFormat,
+    ) -> Result<Download> {
+        let d = self.summary_document(access, range, format).await?;
+        access
+            .audit_detail(
+                self,
+                "record.download",
+                format.category(),
+                &format!("health summary, {}", range.describe()),
+            )
+            .await?;
+        Ok(d)
+    }
+
+    /// The health summary PDF for `range`.
+    pub async fn health_summary_pdf(
+        &self,
+        access: &PatientAccess,
+        range: &DateRange,
+    ) -> Result<Download> {
+        self.health_summary(access, range, SummaryFormat::Pdf).await
+    }
+
+    /// Sends the health summary to an address the patient typed (ONC "transmit"). The email
+    /// itself carries no health information; the summary is its attachment. Audited with the
+    /// recipient, whether or not the mail server took it.
+    pub async fn transmit_summary(
+        &self,
+        access: &PatientAccess,
+        to: &Email,
+        range: &DateRange,
+        format: SummaryFormat,
+    ) -> Result<()> {
+        let d = self.summary_document(access, range, format).await?;
+        let clinic = {
+            let p = self.patient_row(access).await?;
+            self.subject_of(&p).await?.2
+        };
+        let body = format!(
+            "A patient of {clinic} chose to send you their health summary with {}. It is attached to this message.\n\nIf you did not expect it, delete this message.",
+            self.settings.portal_name
+        );
+        let sent = self
+            .mailer
+            .send_with_attachment(
+                to.as_str(),
+                &format!("Health summary sent from {clinic}"),
+                &body,
+                &Attachment {
+                    filename: d.filename.clone(),
+                    content_type: d.content_type,
+                    bytes: d.bytes,
+                },
+            )
+            .await;
+        let detail = format!(
+            "health summary ({}), {}, to {}",
+            format.label(),
+            range.describe(),
+            to.as_str()
+        );
+        let entry = Entry::new(
+            "record.transmit",
+            if sent.is_ok() {
+                Outcome::Ok
+            } else {
+                Outcome::Failed
+            },
+        )
+        .actor(access.actor().to_owned())
+        .patient(access.patient_id().to_owned())
+        .category(format.category())
+        .detail(detail);
+        crate::audit::record(&self.db, self.now(), access.meta(), entry).await?;
+        sent.map_err(|_| {
+            Error::Invalid(
+                "The summary could not be sent to that address. Check it and try again.".into(),
+            )
         })
     }
+}
+
+/// The two forms of the health summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Pdf,
+    Ccda,
+}
+
+impl SummaryFormat {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "pdf" => Ok(Self::Pdf),
+            "ccda" => Ok(Self::Ccda),
+            _ => Err(Error::Invalid(
+                "Choose the summary's format: PDF or C-CDA.".into(),
+            )),
+        }
+    }
+    fn category(self) -> &'static str {
+        match self {
+            Self::Pdf => "summary",
+            Self::Ccda => "ccda",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Self::Pdf => "PDF",
+            Self::Ccda => "C-CDA",
+        }
+    }
+}
+
+struct Parts {
+    problems: Vec<domain::records::ProblemView>,
+    medications: Vec<domain::records::MedicationView>,
+    allergies: Vec<domain::records::AllergyView>,
+    immunizations: Vec<domain::records::ImmunizationView>,
+    visits: Vec<domain::records::VisitView>,
+    results: Vec<domain::records::ResultDay>,
+    vitals: Vec<domain::records::VitalView>,
 }
 
 fn or<'a>(s: &'a str, dflt: &'a str) -> &'a str {

@@ -443,6 +443,18 @@ async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
             p.id
         }
         None => {
+            // A new MRN under a FHIR id the portal knows: the EHR changed the patient's MRN
+            // or mixed two patients up. Either way a person must look at it.
+            if patient::Entity::find()
+                .filter(patient::Column::FhirId.eq(id))
+                .one(cx.txn)
+                .await?
+                .is_some()
+            {
+                return Err(Error::Invalid(format!(
+                    "Patient/{id}: this id belongs to a patient with another MRN"
+                )));
+            }
             let row_id = new_id();
             patient::ActiveModel {
                 id: Set(row_id.clone()),

@@ -278,3 +278,203 @@ async fn the_health_summary_pdf_covers_only_its_date_range() {
             .contains("1 January 2026")
     );
 }
+
+/// Parses XML with Python's expat-based parser: an independent well-formedness check.
+fn well_formed_xml(xml: &str) {
+    let dir = std::env::temp_dir().join(format!("mhc-xml-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("doc.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])",
+        ])
+        .arg(&file)
+        .output()
+        .expect("python3 is on the machine");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "not well-formed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_c_cda_is_well_formed_with_the_ccd_templates_and_a_section_for_each_kind_of_data() {
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    let a = dara(&portal).await;
+    let d = portal
+        .health_summary(&a, &DateRange::all(), backend::export::SummaryFormat::Ccda)
+        .await
+        .unwrap();
+    assert_eq!(d.content_type, "application/xml");
+    assert_eq!(d.filename, "health-summary.xml");
+    let xml = String::from_utf8(d.bytes).unwrap();
+    well_formed_xml(&xml);
+    for template in [
+        "2.16.840.1.113883.10.20.22.1.1\" extension=\"2015-08-01",
+        "2.16.840.1.113883.10.20.22.1.2\" extension=\"2015-08-01",
+    ] {
+        assert!(xml.contains(template), "{template}");
+    }
+    // Sections for the data present: allergies (empty for Dara), medications, problems,
+    // results, vital signs, immunizations, encounters.
+    for (section, code) in [
+        ("2.16.840.1.113883.10.20.22.2.6.1", "48765-2"),
+        ("2.16.840.1.113883.10.20.22.2.1.1", "10160-0"),
+        ("2.16.840.1.113883.10.20.22.2.5.1", "11450-4"),
+        ("2.16.840.1.113883.10.20.22.2.3.1", "30954-2"),
+        ("2.16.840.1.113883.10.20.22.2.4.1", "8716-3"),
+        ("2.16.840.1.113883.10.20.22.2.2.1", "11369-6"),
+        ("2.16.840.1.113883.10.20.22.2.22.1", "46240-8"),
+    ] {
+        assert!(xml.contains(section), "section {section}");
+        assert!(xml.contains(code), "section code {code}");
+    }
+    assert!(xml.contains("Dummett"));
+    assert!(xml.contains("metformin hydrochloride 500 MG Oral Tablet"));
+    assert!(xml.contains("code=\"4548-4\""), "HbA1c coded with LOINC");
+    assert!(xml.contains("code=\"115\""), "Tdap coded with CVX");
+    assert!(xml.contains("U7Z41AA"), "its lot");
+    let audit = audit_rows(&portal, "record.download").await;
+    assert_eq!(audit[0].category.as_deref(), Some("ccda"));
+}
+
+#[tokio::test]
+async fn a_transmitted_summary_goes_to_the_typed_address_and_is_audited_with_it() {
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    let a = dara(&portal).await;
+    let to = domain::account::Email::parse("dr.elsewhere@example.net").unwrap();
+    let range = DateRange::parse("2026-01-01", "").unwrap();
+    portal
+        .transmit_summary(&a, &to, &range, backend::export::SummaryFormat::Pdf)
+        .await
+        .unwrap();
+    let mails = backend::notify::outbox(&portal.db, 100).await.unwrap();
+    let mail = mails
+        .iter()
+        .find(|m| m.recipient == "dr.elsewhere@example.net")
+        .expect("the summary was sent");
+    // The message says nothing about the patient's health; the attachment holds it.
+    assert!(!mail.body.contains("Dummett") && !mail.body.contains("diabetes"));
+    assert_eq!(
+        mail.attachment_name.as_deref(),
+        Some("health-summary-2026-01-01-to-today.pdf")
+    );
+    use base64::Engine;
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(mail.attachment.as_deref().unwrap())
+        .unwrap();
+    assert!(pdf_text(&pdf).contains("Dara Dummett"));
+    let sent = audit_rows(&portal, "record.transmit").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].outcome, "ok");
+    assert_eq!(sent[0].patient_id.as_deref(), Some(a.patient_id()));
+    assert!(
+        sent[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("to dr.elsewhere@example.net"),
+        "{:?}",
+        sent[0].detail
+    );
+}
+
+#[tokio::test]
+async fn the_access_log_lists_views_downloads_and_sends_sorted_and_in_pages() {
+    let (portal, clock) = portal().await;
+    seed(&portal).await;
+    let s = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let p = portal.principal(Some(&s.token)).await.unwrap();
+    let a = portal.own_record(&p, &meta()).await.unwrap();
+    for _ in 0..30 {
+        portal
+            .list_medications(&a, &DateRange::all())
+            .await
+            .unwrap();
+        clock.advance(MINUTE);
+    }
+    portal.immunization_record_pdf(&a).await.unwrap();
+    let to = domain::account::Email::parse("me@example.org").unwrap();
+    portal
+        .transmit_summary(
+            &a,
+            &to,
+            &DateRange::all(),
+            backend::export::SummaryFormat::Ccda,
+        )
+        .await
+        .unwrap();
+    use domain::records::LogSort;
+    let all = DateRange::all();
+    let log = portal
+        .access_log(&p, &all, LogSort::When, true, 1)
+        .await
+        .unwrap();
+    // 30 views, a download, a send, the sign-in (and the password check before it).
+    assert!(log.total >= 33, "{}", log.total);
+    assert_eq!(log.rows.len(), 25);
+    assert_eq!(log.pages, log.total.div_ceil(25));
+    assert_eq!(log.rows[0].what, "Sent");
+    assert_eq!(log.rows[0].who, "You");
+    assert_eq!(log.rows[0].data, "Health summary (C-CDA)");
+    assert!(
+        log.rows[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("me@example.org")
+    );
+    assert_eq!(log.rows[1].what, "Downloaded");
+    assert_eq!(log.rows[1].data, "Immunizations");
+    assert_eq!(log.rows[1].address.as_deref(), Some("203.0.113.7"));
+    // Page 2 holds the rest; oldest first puts the sign-in on top.
+    let page2 = portal
+        .access_log(&p, &all, LogSort::When, true, 2)
+        .await
+        .unwrap();
+    assert_eq!(page2.rows.len() as u32, log.total - 25);
+    let oldest = portal
+        .access_log(&p, &all, LogSort::When, false, 1)
+        .await
+        .unwrap();
+    assert!(
+        oldest.rows[0].what.contains("Signed in") || oldest.rows[0].what.contains("Password"),
+        "{:?}",
+        oldest.rows[0]
+    );
+    // By "what", A to Z.
+    let by_what = portal
+        .access_log(&p, &all, LogSort::What, false, 1)
+        .await
+        .unwrap();
+    let whats: Vec<&str> = by_what.rows.iter().map(|r| r.what.as_str()).collect();
+    let mut sorted = whats.clone();
+    sorted.sort();
+    assert_eq!(whats, sorted);
+    // A date range before any of it is empty.
+    let none = portal
+        .access_log(
+            &p,
+            &DateRange::parse("2020-01-01", "2020-12-31").unwrap(),
+            LogSort::When,
+            true,
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+    // Another patient's log has none of Dara's events.
+    let emet = activate_emet(&portal).await;
+    let ep = portal.principal(Some(&emet.token)).await.unwrap();
+    let theirs = portal
+        .access_log(&ep, &all, LogSort::When, true, 1)
+        .await
+        .unwrap();
+    assert!(theirs.rows.iter().all(|r| r.data != "Medications"));
+}

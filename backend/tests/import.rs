@@ -202,7 +202,7 @@ async fn every_bad_resource_is_reported_with_its_id_and_field_and_the_bundle_is_
     for e in entries.iter_mut() {
         let r = e["resource"].as_object_mut().unwrap();
         match r["resourceType"].as_str().unwrap() {
-            "Encounter" if broken.len() < 1 => {
+            "Encounter" if broken.is_empty() => {
                 r.remove("status");
                 broken.push(r["id"].as_str().unwrap().to_owned());
             }

@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, Query, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use backend::audit::ClientIp;
-use backend::export::Download;
+use backend::export::{Download, SummaryFormat};
 use backend::{Error, PatientAccess, Portal, Principal, RequestMeta};
 use domain::records::DateRange;
 use serde::Deserialize;
@@ -169,10 +169,29 @@ pub async fn immunizations(
     }
 }
 
+/// The health summary as a PDF.
 pub async fn summary(
+    state: axum::Extension<Arc<WebState>>,
+    q: Query<RangeQuery>,
+    req: Request,
+) -> Response {
+    summary_as(state, q, req, SummaryFormat::Pdf).await
+}
+
+/// The health summary as a C-CDA R2.1 Continuity of Care Document.
+pub async fn summary_ccda(
+    state: axum::Extension<Arc<WebState>>,
+    q: Query<RangeQuery>,
+    req: Request,
+) -> Response {
+    summary_as(state, q, req, SummaryFormat::Ccda).await
+}
+
+async fn summary_as(
     axum::Extension(state): axum::Extension<Arc<WebState>>,
     Query(q): Query<RangeQuery>,
     req: Request,
+    format: SummaryFormat,
 ) -> Response {
     let portal = &state.portal;
     let range = match DateRange::parse(
@@ -186,7 +205,7 @@ pub async fn summary(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match portal.health_summary_pdf(&access, &range).await {
+    match portal.health_summary(&access, &range, format).await {
         Ok(d) => file(d),
         Err(e) => error_response(e),
     }

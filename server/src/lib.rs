@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod downloads;
+pub mod feed;
 pub mod web;
 
 use backend::notify::{Mailer, OutboxMailer, SmtpMailer};

@@ -48,6 +48,17 @@ enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Results: hold one from its patient (with the documented reason), release it, or
+    /// record a clinician's review.
+    Result {
+        #[command(subcommand)]
+        command: ResultCommand,
+    },
+    /// API tokens for the EHR feed (`POST /fhir/import`).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -77,6 +88,36 @@ enum StaffCommand {
         #[arg(long)]
         role: String,
     },
+}
+
+#[derive(Subcommand)]
+enum ResultCommand {
+    /// Hold a result: the patient does not see it until it is released. Audited.
+    Hold {
+        /// The result's id (the portal's or its FHIR id).
+        id: String,
+        /// Why it is held (10 to 500 characters); kept in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Release a held result.
+    Release { id: String },
+    /// Record that a clinician reviewed a result.
+    Review { id: String },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for the default clinic; it is printed once, only its hash is kept.
+    Create {
+        /// What the token is for ("EHR nightly feed").
+        #[arg(long)]
+        name: String,
+    },
+    /// List the tokens (never their secrets).
+    List,
+    /// Revoke a token at once.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -158,6 +199,66 @@ async fn run(cmd: Command) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Result { command } => {
+            use backend::release::ClinicActor::CommandLine;
+            let (done, what) = match command {
+                ResultCommand::Hold { id, reason } => (
+                    portal.hold_result(CommandLine, &id, &reason, &meta).await,
+                    "held: the patient does not see it until it is released",
+                ),
+                ResultCommand::Release { id } => (
+                    portal.release_result(CommandLine, &id, &meta).await,
+                    "released",
+                ),
+                ResultCommand::Review { id } => (
+                    portal.review_result(CommandLine, &id, &meta).await,
+                    "marked as reviewed",
+                ),
+            };
+            done.map_err(|e| e.to_string())?;
+            println!("result {what}");
+            Ok(())
+        }
+        Command::Token { command } => match command {
+            TokenCommand::Create { name } => {
+                let clinic = demo::default_clinic(&portal)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let (id, secret) = portal
+                    .create_api_token(&clinic, &name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("token id: {id}");
+                println!("token: {secret}");
+                println!(
+                    "Keep the token secret: it is shown only now. Send it as 'Authorization: Bearer <token>' to POST /fhir/import."
+                );
+                Ok(())
+            }
+            TokenCommand::List => {
+                for t in portal.list_api_tokens().await.map_err(|e| e.to_string())? {
+                    println!(
+                        "{}  {}  created {}  last used {}{}",
+                        t.id,
+                        t.name,
+                        backend::auth::session::format_instant(t.created_at),
+                        t.last_used_at
+                            .map(backend::auth::session::format_instant)
+                            .unwrap_or_else(|| "never".into()),
+                        if t.revoked { "  (revoked)" } else { "" }
+                    );
+                }
+                Ok(())
+            }
+            TokenCommand::Revoke { id } => {
+                portal
+                    .revoke_api_token(&id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("token revoked");
+                Ok(())
+            }
+        },
         Command::Audit {
             command: AuditCommand::Verify,
         } => match backend::audit::verify(&portal.db)

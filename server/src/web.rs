@@ -52,7 +52,9 @@ pub fn router(state: WebState) -> Router {
             get(crate::downloads::immunizations),
         )
         .route("/download/summary.pdf", get(crate::downloads::summary))
+        .route("/download/summary.xml", get(crate::downloads::summary_ccda))
         .route("/download/record.json", get(crate::downloads::record))
+        .route("/fhir/import", axum::routing::post(crate::feed::import))
         .leptos_routes_with_context(&options, routes, ctx.clone(), move || {
             shell(shell_options.clone())
         })

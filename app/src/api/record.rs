@@ -2,8 +2,8 @@
 
 use crate::error::AppError;
 use domain::records::{
-    AllergyView, ImmunizationView, MedicationView, ProblemView, RecordHighlights, VisitView,
-    VitalView,
+    AllergyView, ImmunizationView, MedicationView, ProblemView, RecordHighlights,
+    ReleasePreferenceView, VisitView, VitalView,
 };
 use leptos::prelude::*;
 
@@ -122,6 +122,72 @@ pub async fn home_highlights() -> Result<RecordHighlights, AppError> {
         let access = c.portal.own_record(&c.principal, &c.meta).await?;
         let since = c.portal.previous_sign_in(&c.principal).await?;
         Ok(c.portal.record_highlights(&access, since).await?)
+    })
+    .await
+}
+
+/// Sends the health summary (`format` `pdf` or `ccda`) for a date range to an email address
+/// the patient typed; `confirm` must be `send` (the confirmation box), so nothing goes out
+/// by a slip. Returns the sentence to show.
+#[server(prefix = "/api", endpoint = "record/transmit")]
+pub async fn transmit_summary(
+    email: String,
+    format: String,
+    from: Option<String>,
+    to: Option<String>,
+    confirm: Option<String>,
+) -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let recipient =
+            domain::account::Email::parse(&email).map_err(|e| AppError::BadRequest(e.0))?;
+        let format = backend::export::SummaryFormat::parse(&format)?;
+        let range = self::ssr::range(from, to)?;
+        if confirm.as_deref() != Some("send") {
+            return Err(AppError::BadRequest(
+                "Tick the box to confirm that you want to send your health summary to this address."
+                    .into(),
+            ));
+        }
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        c.portal
+            .transmit_summary(&access, &recipient, &range, format)
+            .await?;
+        Ok(format!(
+            "Your health summary was sent to {}. It is listed in your Activity page.",
+            recipient.as_str()
+        ))
+    })
+    .await
+}
+
+/// The patient's rule for when new results of each category are shown.
+#[server(prefix = "/api", endpoint = "record/release_preferences")]
+pub async fn release_preferences() -> Result<Vec<ReleasePreferenceView>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.release_preferences(&access).await?)
+    })
+    .await
+}
+
+/// Sets when new results of `category` are shown: `rule` is `immediately`, `after_review`
+/// or `after_days` (with `days`, 1 to 30).
+#[server(prefix = "/api", endpoint = "record/release_preference")]
+pub async fn set_release_preference(
+    category: String,
+    rule: String,
+    days: Option<String>,
+) -> Result<(), AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let rule = domain::records::ReleaseRule::parse(&rule, days.as_deref().unwrap_or(""))
+            .map_err(|e| AppError::BadRequest(e.0))?;
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal
+            .set_release_preference(&access, &category, rule)
+            .await?)
     })
     .await
 }

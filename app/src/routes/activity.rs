@@ -51,12 +51,10 @@ fn log_view(log: LogPage, from: Option<String>, to: Option<String>) -> AnyView {
             } else {
                 col == LogSort::When
             };
-            let aria = current.then(|| {
-                if log.descending {
-                    "descending"
-                } else {
-                    "ascending"
-                }
+            let aria = current.then_some(if log.descending {
+                "descending"
+            } else {
+                "ascending"
             });
             let arrow = if current {
                 if log.descending { " ↓" } else { " ↑" }

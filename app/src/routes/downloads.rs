@@ -1,6 +1,7 @@
 //! Downloads and sharing: the immunization record and health summary as PDF, and the whole
 //! record as FHIR R4. Files come from `/download/…`, each audited as a download.
 
+use crate::api::record::TransmitSummary;
 use crate::api::security::Reauthenticate;
 use crate::components::form::{Field, action_error};
 use leptos::prelude::*;
@@ -10,6 +11,8 @@ use leptos_meta::Title;
 pub fn DownloadsPage() -> impl IntoView {
     let reauth = ServerAction::<Reauthenticate>::new();
     let confirmed = move || reauth.value().get().is_some_and(|r| r.is_ok());
+    let transmit = ServerAction::<TransmitSummary>::new();
+    let sent = move || transmit.value().get().and_then(Result::ok);
     view! {
         <Title text="Downloads and sharing" />
         <h1>"Downloads and sharing"</h1>
@@ -23,7 +26,7 @@ pub fn DownloadsPage() -> impl IntoView {
 
         <section aria-labelledby="dl-summary">
             <h2 id="dl-summary">"Health summary"</h2>
-            <p>"Problems, medications, allergies, visits, test results, vital signs and immunizations, as a PDF. Leave the dates empty for everything."</p>
+            <p>"Problems, medications, allergies, visits, test results, vital signs and immunizations. As a PDF to read and print, or as a C-CDA document (XML) that another clinic's record system can import. Leave the dates empty for everything."</p>
             <form method="get" action="/download/summary.pdf" class="date-filter" rel="external">
                 <fieldset>
                     <legend>"Dates to cover"</legend>
@@ -36,8 +39,44 @@ pub fn DownloadsPage() -> impl IntoView {
                         <input id="summary-to" name="to" type="date" />
                     </div>
                     <button type="submit" class="button">"Download the health summary (PDF)"</button>
+                    <button type="submit" class="button secondary" formaction="/download/summary.xml">"Download as C-CDA (XML)"</button>
                 </fieldset>
             </form>
+        </section>
+
+        <section aria-labelledby="transmit">
+            <h2 id="transmit">"Send your health summary"</h2>
+            <p>"Send the summary by email to another doctor, a hospital or yourself. Check the address: once sent, it cannot be taken back. The email says only that a summary is attached."</p>
+            <Show when=move || sent().is_some()>
+                <p class="notice" role="status">{move || sent().unwrap_or_default()}</p>
+            </Show>
+            <ActionForm action=transmit>
+                <Field id="transmit_email" name="email" label="Send to (email address)" kind="email" autocomplete="off" />
+                <div class="field">
+                    <label for="transmit_format">"Format"</label>
+                    <select id="transmit_format" name="format">
+                        <option value="pdf">"PDF (to read and print)"</option>
+                        <option value="ccda">"C-CDA (for a record system)"</option>
+                    </select>
+                </div>
+                <fieldset class="date-filter">
+                    <legend>"Dates to cover (empty: everything)"</legend>
+                    <div class="field inline">
+                        <label for="transmit-from">"From"</label>
+                        <input id="transmit-from" name="from" type="date" />
+                    </div>
+                    <div class="field inline">
+                        <label for="transmit-to">"To"</label>
+                        <input id="transmit-to" name="to" type="date" />
+                    </div>
+                </fieldset>
+                <div class="field check">
+                    <input id="transmit-confirm" name="confirm" type="checkbox" value="send" required />
+                    <label for="transmit-confirm">"Yes, send my health summary to this address"</label>
+                </div>
+                {action_error(transmit.value())}
+                <button type="submit" class="button">"Send the summary"</button>
+            </ActionForm>
         </section>
 
         <section aria-labelledby="dl-fhir">

@@ -1,9 +1,11 @@
 //! Test results: the list grouped by day and report, and one result in detail.
 
+use crate::api::record::{SetReleasePreference, release_preferences};
 use crate::api::results::{get_result, list_results};
+use crate::components::form::action_error;
 use crate::components::record::{DateFilter, empty, ranged_list};
 use crate::error::AppError;
-use domain::records::{Flag, ResultDay, ResultDetail, Trend};
+use domain::records::{Flag, ReleasePreferenceView, ReleaseRule, ResultDay, ResultDetail, Trend};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
@@ -96,6 +98,7 @@ pub fn ResultsPage() -> impl IntoView {
         <h1>"Test results"</h1>
         <DateFilter what="collected" />
         {ranged_list(list_results, days_view)}
+        <ReleasePreferences />
     }
 }
 
@@ -303,5 +306,70 @@ pub fn ResultPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+fn preference_form(
+    p: ReleasePreferenceView,
+    action: ServerAction<SetReleasePreference>,
+) -> impl IntoView {
+    let cat = p.category.clone();
+    let id = move |s: &str| format!("release-{cat}-{s}");
+    let days = match p.rule {
+        ReleaseRule::AfterDays(n) => n.to_string(),
+        _ => "3".into(),
+    };
+    let rule = p.rule;
+    let is = move |r: &str| rule.key() == r;
+    view! {
+        <ActionForm action=action>
+            <input type="hidden" name="category" value=p.category.clone() />
+            <fieldset>
+                <legend>{p.label.clone()}</legend>
+                <div class="field check">
+                    <input type="radio" id=id("now") name="rule" value="immediately" checked=is("immediately") />
+                    <label for=id("now")>"As soon as they are ready"</label>
+                </div>
+                <div class="field check">
+                    <input type="radio" id=id("review") name="rule" value="after_review" checked=is("after_review") />
+                    <label for=id("review")>"Only after my clinician has reviewed them"</label>
+                </div>
+                <div class="field check">
+                    <input type="radio" id=id("days") name="rule" value="after_days" checked=is("after_days") />
+                    <label for=id("days")>"A number of days after they are ready"</label>
+                </div>
+                <div class="field inline">
+                    <label for=id("n")>"Days (1 to 30)"</label>
+                    <input type="number" id=id("n") name="days" min="1" max="30" value=days inputmode="numeric" />
+                </div>
+                <button type="submit" class="button secondary">{format!("Save for {}", p.label.to_lowercase())}</button>
+            </fieldset>
+        </ActionForm>
+    }
+}
+
+/// The patient's own choice of when new results appear (recorded as their request).
+#[component]
+fn ReleasePreferences() -> impl IntoView {
+    let action = ServerAction::<SetReleasePreference>::new();
+    let prefs = Resource::new_blocking(move || action.version().get(), |_| release_preferences());
+    let saved = move || action.value().get().is_some_and(|r| r.is_ok());
+    view! {
+        <section aria-labelledby="release-prefs" class="prefs">
+            <h2 id="release-prefs">"When to show new results"</h2>
+            <p>"Some people prefer to hear about results from their clinician first. Your choice applies to results that arrive from now on and to those not shown yet."</p>
+            <Show when=saved>
+                <p class="notice" role="status">"Saved."</p>
+            </Show>
+            {action_error(action.value())}
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match prefs.await {
+                        Ok(list) => list.into_iter().map(|p| preference_form(p, action)).collect_view().into_any(),
+                        Err(e) => error_view(e),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

@@ -2,4 +2,5 @@
 
 mod helpers;
 mod matrix;
+mod record;
 mod web;

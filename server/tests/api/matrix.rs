@@ -50,7 +50,10 @@ fn sample(path: &str, a_result: &str, a_session: &str, a_factor: &str) -> Option
         | "/api/record/immunizations"
         | "/api/record/vitals"
         | "/api/record/visits" => "from=&to=2026-12-31".into(),
-        "/api/record/highlights" => String::new(),
+        "/api/record/highlights" | "/api/record/release_preferences" => String::new(),
+        // Bad input on purpose: nothing is sent or changed by the matrix.
+        "/api/record/transmit" => "email=not-an-address&format=pdf".into(),
+        "/api/record/release_preference" => "category=laboratory&rule=sometime".into(),
         "/api/activity/log" => "sort=who&dir=asc&page=1".into(),
         "/api/results/get" => format!("id={a_result}"),
         "/api/sessions/list" | "/api/sessions/end_others" => String::new(),
@@ -117,7 +120,9 @@ fn allowed_reply(path: &str) -> &'static [u16] {
         | "/api/security/phone_confirm"
         | "/api/security/report"
         | "/api/security/passkey_finish"
-        | "/api/security/passkey_rename" => &[400],
+        | "/api/security/passkey_rename"
+        | "/api/record/transmit"
+        | "/api/record/release_preference" => &[400],
         // New backup codes need a factor, which patient A's may be gone by then.
         "/api/security/backup_codes" => &[200, 400],
         _ => &[200],
@@ -146,7 +151,7 @@ fn expected(policy: Policy, who: Who, path: &str) -> &'static [u16] {
         (Policy::SignedIn, _) => allowed_reply(path),
         (Policy::Patient, Who::Clinician | Who::FrontDesk | Who::Admin) => &[403],
         (Policy::Patient, Who::PatientB) if targets_a_record(path) => &[404],
-        (Policy::Patient, _) => &[200],
+        (Policy::Patient, _) => allowed_reply(path),
     }
 }
 
