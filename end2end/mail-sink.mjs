@@ -20,7 +20,7 @@ const HTTP_PORT = Number(process.env.MAIL_SINK_HTTP_PORT || 2526);
 const MAX_MESSAGE_BYTES = 5 * 1024 * 1024;
 const MAX_MESSAGES = 1000;
 
-/** @type {{to: string[], from: string, subject: string, text: string, date: string}[]} */
+/** @type {{to: string[], from: string, subject: string, text: string, date: string, attachments: {filename: string, contentType: string, size: number, head: string}[]}[]} */
 let messages = [];
 
 function log(...args) {
@@ -70,6 +70,14 @@ const smtp = new SMTPServer({
           subject: mail.subject || '',
           text: mail.text || '',
           date: (mail.date || new Date()).toISOString(),
+          // Attachments as name, type, size and the first bytes (base64), enough to check
+          // what was sent without keeping whole files.
+          attachments: (mail.attachments || []).map((a) => ({
+            filename: a.filename || '',
+            contentType: a.contentType || '',
+            size: a.size || (a.content ? a.content.length : 0),
+            head: a.content ? a.content.subarray(0, 16).toString('base64') : '',
+          })),
         };
         messages.push(message);
         if (messages.length > MAX_MESSAGES) messages = messages.slice(-MAX_MESSAGES);
@@ -108,7 +116,14 @@ const api = http.createServer((req, res) => {
       return send(
         res,
         200,
-        list.map((m) => ({ to: m.to.join(', '), from: m.from, subject: m.subject, text: m.text, date: m.date })),
+        list.map((m) => ({
+          to: m.to.join(', '),
+          from: m.from,
+          subject: m.subject,
+          text: m.text,
+          date: m.date,
+          attachments: m.attachments,
+        })),
       );
     }
     if (req.method === 'DELETE') {

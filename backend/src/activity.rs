@@ -24,8 +24,8 @@ const RECORD_ACTIONS: &[(&str, &str)] = &[
         "record.release_preference",
         "Changed when results are shown",
     ),
-    // Holds and their release are not listed: a held result does not exist for the patient.
-    ("result.reviewed", "Reviewed a result"),
+    // Holds, releases and reviews are not listed: a held result does not exist for the
+    // patient, and a review of one would tell of it.
     ("access.denied", "Access refused"),
     ("account.reported", "Reported suspicious activity"),
 ];
@@ -79,9 +79,16 @@ impl Portal {
         page: u32,
     ) -> Result<LogPage> {
         let uid = p.user_id().ok_or(Error::Unauthenticated)?;
+        let security: Vec<&str> = SECURITY_ACTIONS.iter().map(|(a, _)| *a).collect();
+        // What the clinic did to the account names it as the object; only those actions
+        // count by object, so an id someone typed into a request cannot put a row here.
         let mut mine = Condition::any()
             .add(audit_event::Column::ActorUserId.eq(uid))
-            .add(audit_event::Column::ObjectId.eq(uid));
+            .add(
+                Condition::all()
+                    .add(audit_event::Column::ObjectId.eq(uid))
+                    .add(audit_event::Column::Action.is_in(security)),
+            );
         if let Some(pid) = p.patient_id() {
             mine = mine.add(audit_event::Column::PatientId.eq(pid));
         }

@@ -203,12 +203,29 @@ pub fn chain_hash(r: &audit_event::Model) -> String {
     hex::encode(h.finalize())
 }
 
-/// Chains rows written before the chain existed (an earlier schema), oldest first.
+/// Chains rows written before the chain existed (an earlier schema), oldest first. Runs once
+/// per database (a marker in `portal_meta` records it): a row slipped in without a place in
+/// the chain later is never sealed, so [`verify`] reports it.
 pub async fn seal_unchained<C>(db: &C) -> Result<u64>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    use crate::storage::entity::portal_meta;
+    const MARKER: &str = "audit_chain_sealed";
     let txn = db.begin().await?;
+    if portal_meta::Entity::find_by_id(MARKER.to_owned())
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Ok(0);
+    }
+    portal_meta::ActiveModel {
+        name: sea_orm::ActiveValue::Set(MARKER.into()),
+        value: sea_orm::ActiveValue::Set("1".into()),
+    }
+    .insert(&txn)
+    .await?;
     let rows = audit_event::Entity::find()
         .filter(audit_event::Column::Seq.is_null())
         .order_by_asc(audit_event::Column::At)
@@ -238,7 +255,11 @@ pub enum Verdict {
 /// Walks the chain from the first row and reports the first altered, removed or inserted row.
 pub async fn verify(db: &impl ConnectionTrait) -> Result<Verdict> {
     let outside = audit_event::Entity::find()
-        .filter(audit_event::Column::Seq.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(audit_event::Column::Seq.is_null())
+                .add(audit_event::Column::Seq.lt(1)),
+        )
         .order_by_asc(audit_event::Column::At)
         .one(db)
         .await?;
@@ -255,8 +276,10 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Verdict> {
     let mut expected_seq = 1i64;
     let mut prev = GENESIS.to_owned();
     loop {
+        // Up to the head read above: rows appended while this runs are for the next run.
         let batch = audit_event::Entity::find()
             .filter(audit_event::Column::Seq.gte(expected_seq))
+            .filter(audit_event::Column::Seq.lte(head.seq))
             .order_by_asc(audit_event::Column::Seq)
             .limit(1000)
             .all(db)

@@ -79,7 +79,8 @@ impl Writer {
 
     fn text(&mut self, s: &str, size: f32, bold: bool, x: f32) {
         let font = if bold { &self.bold } else { &self.regular };
-        self.layer.use_text(s, size, Mm(x), Mm(self.y), font);
+        self.layer
+            .use_text(printable(s), size, Mm(x), Mm(self.y), font);
     }
 
     fn line_height(size: f32) -> f32 {
@@ -132,7 +133,7 @@ impl Writer {
             for (i, l) in cell.iter().enumerate() {
                 let font = if bold { &self.bold } else { &self.regular };
                 self.layer
-                    .use_text(l.as_str(), size, Mm(*x), Mm(self.y - lh * i as f32), font);
+                    .use_text(printable(l), size, Mm(*x), Mm(self.y - lh * i as f32), font);
             }
         }
         self.y -= lh * lines as f32 + 1.5;
@@ -145,6 +146,29 @@ impl Writer {
     fn finish(self) -> Result<Vec<u8>, String> {
         self.doc.save_to_bytes().map_err(|e| e.to_string())
     }
+}
+
+/// The standard PDF fonts print Windows-1252 only and drop anything else without a trace:
+/// a reference range "≤ 5" would read " 5". Signs that matter are spelled out; any other
+/// character outside the set becomes "?" so that a reader sees something is missing.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '≤' => out.push_str("<="),
+            '≥' => out.push_str(">="),
+            '−' => out.push('-'),
+            '→' => out.push_str("->"),
+            c if c.is_ascii() || in_windows_1252(c) => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+/// Characters the standard fonts' encoding has: Latin-1 and the extra 0x80–0x9F symbols.
+fn in_windows_1252(c: char) -> bool {
+    matches!(c as u32, 0xA0..=0xFF) || "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ".contains(c)
 }
 
 fn chars_for(width_mm: f32, size: f32) -> usize {
@@ -399,6 +423,14 @@ pub fn summary_pdf(who: &Subject<'_>, s: &Summary<'_>) -> Result<Vec<u8>, String
 #[cfg(test)]
 mod tests {
     use super::wrap;
+
+    #[test]
+    fn signs_the_standard_fonts_cannot_print_are_spelled_out() {
+        assert_eq!(super::printable("≤ 5 mg/L"), "<= 5 mg/L");
+        assert_eq!(super::printable("≥ 60"), ">= 60");
+        assert_eq!(super::printable("Zoë · 3–4 °C"), "Zoë · 3–4 °C");
+        assert_eq!(super::printable("李"), "?");
+    }
 
     #[test]
     fn wrapping_keeps_every_word_and_respects_the_width() {

@@ -16,7 +16,7 @@ use crate::{Error, Portal, Result};
 use domain::account::Email;
 use domain::person::{format_iso_date, format_long_date, parse_iso_date};
 use domain::records::DateRange;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -85,7 +85,6 @@ impl Portal {
         let now = self.now();
         let pid = access.patient_id();
         let p = self.patient_row(access).await?;
-        let released = |col_null, col_lte| Condition::any().add(col_null).add(col_lte);
         let mut entries: Vec<Value> = vec![];
         entries.extend(entry(
             "Patient",
@@ -104,25 +103,78 @@ impl Portal {
                 }
             };
         }
-        for r in diagnostic_report::Entity::find()
-            .filter(diagnostic_report::Column::PatientId.eq(pid))
-            .filter(released(
-                diagnostic_report::Column::ReleasedAt.is_null(),
-                diagnostic_report::Column::ReleasedAt.lte(now),
-            ))
-            .order_by_asc(diagnostic_report::Column::FhirId)
-            .all(&self.db)
-            .await?
-        {
-            entries.extend(entry("DiagnosticReport", &r.fhir_id, r.resource.as_deref()));
-        }
-        for r in observation::Entity::find()
+        let visible: Vec<observation::Model> = observation::Entity::find()
             .filter(observation::Column::PatientId.eq(pid))
             .filter(self.visible_results(pid).await?)
             .order_by_asc(observation::Column::FhirId)
             .all(&self.db)
+            .await?;
+        let shown: BTreeSet<String> = visible.iter().map(|o| o.fhir_id.clone()).collect();
+        // Every result row, to tell "none of its results are shown" from "it has none".
+        let linked: BTreeSet<String> = observation::Entity::find()
+            .filter(observation::Column::PatientId.eq(pid))
+            .filter(observation::Column::ReportId.is_not_null())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|o| o.report_id)
+            .collect();
+        let waiting = self.release_preferences_set(pid).await?;
+        for r in diagnostic_report::Entity::find()
+            .filter(diagnostic_report::Column::PatientId.eq(pid))
+            .filter(
+                Condition::any()
+                    .add(diagnostic_report::Column::ReleasedAt.is_null())
+                    .add(diagnostic_report::Column::ReleasedAt.lte(now)),
+            )
+            .order_by_asc(diagnostic_report::Column::FhirId)
+            .all(&self.db)
             .await?
         {
+            let Some(mut e) = entry("DiagnosticReport", &r.fhir_id, r.resource.as_deref()) else {
+                continue;
+            };
+            let res = &mut e["resource"];
+            let listed = res
+                .get("result")
+                .and_then(Value::as_array)
+                .map(Vec::len)
+                .unwrap_or(0);
+            if let Some(results) = res.get_mut("result").and_then(Value::as_array_mut) {
+                // Only the results the patient may see.
+                results.retain(|x| {
+                    x["reference"]
+                        .as_str()
+                        .and_then(|s| s.rsplit(['/', ':']).next())
+                        .is_some_and(|id| shown.contains(id))
+                });
+            }
+            let kept = res
+                .get("result")
+                .and_then(Value::as_array)
+                .map(Vec::len)
+                .unwrap_or(0);
+            if listed > 0 || linked.contains(&r.id) {
+                // A report whose results are all hidden does not leave the portal; one with
+                // some hidden loses its conclusion and attached text, which may tell them.
+                if kept == 0 {
+                    continue;
+                }
+                if kept < listed
+                    && let Some(o) = res.as_object_mut()
+                {
+                    for k in ["conclusion", "conclusionCode", "presentedForm", "text"] {
+                        o.remove(k);
+                    }
+                }
+            } else if waiting {
+                // A report without results (an imaging report, say) has no result to
+                // review: while the patient asked to wait for some category, it waits too.
+                continue;
+            }
+            entries.push(e);
+        }
+        for r in &visible {
             entries.extend(entry("Observation", &r.fhir_id, r.resource.as_deref()));
         }
         rows!(encounter, "Encounter");
@@ -131,27 +183,6 @@ impl Portal {
         rows!(medication, "MedicationRequest");
         rows!(immunization, "Immunization");
         rows!(document, "DocumentReference");
-        // A report of a held result still lists it: keep only references that resolve.
-        let present: BTreeSet<String> = entries
-            .iter()
-            .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
-            .collect();
-        for e in &mut entries {
-            if let Some(results) = e["resource"]
-                .get_mut("result")
-                .and_then(Value::as_array_mut)
-            {
-                results.retain(|r| {
-                    r["reference"]
-                        .as_str()
-                        .and_then(|s| s.rsplit(['/', ':']).next())
-                        .is_some_and(|id| present.contains(id))
-                });
-                if results.is_empty() {
-                    e["resource"].as_object_mut().map(|o| o.remove("result"));
-                }
-            }
-        }
         let mut wanted = BTreeSet::new();
         for e in &entries {
             referenced_ids(&e["resource"], &mut wanted);
@@ -349,29 +380,55 @@ impl Portal {
     }
 
     /// Sends the health summary to an address the patient typed (ONC "transmit"). The email
-    /// itself carries no health information; the summary is its attachment. Audited with the
-    /// recipient, whether or not the mail server took it.
+    /// itself carries no health information; the summary is its attachment. The password must
+    /// have been confirmed in the last 5 minutes (the record leaves the portal), at most
+    /// [`TRANSMITS_PER_DAY`] go out a day, the send is audited with the recipient before it
+    /// is attempted, and the patient is told by email.
     pub async fn transmit_summary(
         &self,
+        principal: &crate::Principal,
         access: &PatientAccess,
         to: &Email,
         range: &DateRange,
         format: SummaryFormat,
     ) -> Result<()> {
+        let account = self.recently_authenticated(principal).await?;
+        let since = self.now() - 86_400_000;
+        let sent_today = crate::storage::entity::audit_event::Entity::find()
+            .filter(crate::storage::entity::audit_event::Column::ActorUserId.eq(access.actor()))
+            .filter(crate::storage::entity::audit_event::Column::Action.eq("record.transmit"))
+            .filter(crate::storage::entity::audit_event::Column::At.gte(since))
+            .count(&self.db)
+            .await?;
+        if sent_today >= TRANSMITS_PER_DAY {
+            return Err(Error::Throttled {
+                retry_after_secs: 3600,
+            });
+        }
         let d = self.summary_document(access, range, format).await?;
-        let clinic = {
-            let p = self.patient_row(access).await?;
-            self.subject_of(&p).await?.2
+        let detail = format!(
+            "health summary ({}), {}, to {}",
+            format.label(),
+            range.describe(),
+            to.as_str()
+        );
+        let entry = |outcome| {
+            Entry::new("record.transmit", outcome)
+                .actor(access.actor().to_owned())
+                .patient(access.patient_id().to_owned())
+                .category(format.category())
+                .detail(detail.clone())
         };
+        crate::audit::record(&self.db, self.now(), access.meta(), entry(Outcome::Ok)).await?;
         let body = format!(
-            "A patient of {clinic} chose to send you their health summary with {}. It is attached to this message.\n\nIf you did not expect it, delete this message.",
+            "Someone chose to send you a health summary with {}. It is attached to this message.\n\nIf you did not expect it, delete this message.",
             self.settings.portal_name
         );
         let sent = self
             .mailer
             .send_with_attachment(
                 to.as_str(),
-                &format!("Health summary sent from {clinic}"),
+                "A health summary was sent to you",
                 &body,
                 &Attachment {
                     filename: d.filename.clone(),
@@ -380,32 +437,28 @@ impl Portal {
                 },
             )
             .await;
-        let detail = format!(
-            "health summary ({}), {}, to {}",
-            format.label(),
-            range.describe(),
-            to.as_str()
-        );
-        let entry = Entry::new(
-            "record.transmit",
-            if sent.is_ok() {
-                Outcome::Ok
-            } else {
-                Outcome::Failed
-            },
-        )
-        .actor(access.actor().to_owned())
-        .patient(access.patient_id().to_owned())
-        .category(format.category())
-        .detail(detail);
-        crate::audit::record(&self.db, self.now(), access.meta(), entry).await?;
-        sent.map_err(|_| {
-            Error::Invalid(
+        if sent.is_err() {
+            crate::audit::record(&self.db, self.now(), access.meta(), entry(Outcome::Failed))
+                .await?;
+            return Err(Error::Invalid(
                 "The summary could not be sent to that address. Check it and try again.".into(),
-            )
-        })
+            ));
+        }
+        self.notify(
+            &account,
+            "Your health summary was sent",
+            &format!(
+                "Your health summary was sent by email to {}. If this was not you, open the Activity page and choose \"This wasn't me\", or call your clinic.",
+                to.as_str()
+            ),
+        )
+        .await;
+        Ok(())
     }
 }
+
+/// Summaries a patient may send a day: enough for every doctor they see, too few for spam.
+pub const TRANSMITS_PER_DAY: u64 = 10;
 
 /// The two forms of the health summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

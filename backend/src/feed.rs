@@ -114,15 +114,10 @@ impl Portal {
             .ok_or(Error::Unauthenticated)
     }
 
-    /// One feed call: checks the token, imports (whole or not at all), audits the outcome.
-    pub async fn feed_import(
-        &self,
-        secret: &str,
-        body: FeedBody<'_>,
-        meta: &RequestMeta,
-    ) -> Result<ImportSummary> {
-        let token = match self.token_clinic(secret).await {
-            Ok(t) => t,
+    /// Checks a feed call's token before its body is read; refusals are audited.
+    pub async fn feed_token(&self, secret: &str, meta: &RequestMeta) -> Result<api_token::Model> {
+        match self.token_clinic(secret).await {
+            Ok(t) => Ok(t),
             Err(e) => {
                 audit::record(
                     &self.db,
@@ -131,9 +126,29 @@ impl Portal {
                     Entry::new("import.feed", Outcome::Denied).detail("unknown or revoked token"),
                 )
                 .await?;
-                return Err(e);
+                Err(e)
             }
-        };
+        }
+    }
+
+    /// One feed call: checks the token, imports (whole or not at all), audits the outcome.
+    pub async fn feed_import(
+        &self,
+        secret: &str,
+        body: FeedBody<'_>,
+        meta: &RequestMeta,
+    ) -> Result<ImportSummary> {
+        let token = self.feed_token(secret, meta).await?;
+        self.feed_import_as(&token, body, meta).await
+    }
+
+    /// The import of a call whose token [`Portal::feed_token`] accepted.
+    pub async fn feed_import_as(
+        &self,
+        token: &api_token::Model,
+        body: FeedBody<'_>,
+        meta: &RequestMeta,
+    ) -> Result<ImportSummary> {
         api_token::Entity::update_many()
             .col_expr(api_token::Column::LastUsedAt, Expr::value(self.now()))
             .filter(api_token::Column::Id.eq(token.id.clone()))
@@ -157,7 +172,7 @@ impl Portal {
             meta,
             Entry::new("import.feed", outcome)
                 .label(format!("API token {}", token.name))
-                .object(token.id)
+                .object(token.id.clone())
                 .detail(format!(
                     "{} created or updated, {} unchanged, {} refused",
                     summary.total(),

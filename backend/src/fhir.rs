@@ -420,6 +420,26 @@ async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         .filter(patient::Column::Mrn.eq(mrn))
         .one(cx.txn)
         .await?;
+    // An import reaches its own clinic's patients only.
+    if existing
+        .as_ref()
+        .is_some_and(|p| p.clinic_id != cx.clinic_id)
+    {
+        return Err(Error::Invalid(format!(
+            "Patient/{id}: this MRN cannot be used by this clinic"
+        )));
+    }
+    // The FHIR id must not be another patient's.
+    if let Some(other) = patient::Entity::find()
+        .filter(patient::Column::FhirId.eq(id))
+        .one(cx.txn)
+        .await?
+        && existing.as_ref().is_none_or(|p| p.id != other.id)
+    {
+        return Err(Error::Invalid(format!(
+            "Patient/{id}: this id belongs to a patient with another MRN"
+        )));
+    }
     let row_id = match existing {
         Some(p)
             if p.resource.as_deref() == Some(resource.as_str())
@@ -443,18 +463,6 @@ async fn import_patient(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
             p.id
         }
         None => {
-            // A new MRN under a FHIR id the portal knows: the EHR changed the patient's MRN
-            // or mixed two patients up. Either way a person must look at it.
-            if patient::Entity::find()
-                .filter(patient::Column::FhirId.eq(id))
-                .one(cx.txn)
-                .await?
-                .is_some()
-            {
-                return Err(Error::Invalid(format!(
-                    "Patient/{id}: this id belongs to a patient with another MRN"
-                )));
-            }
             let row_id = new_id();
             patient::ActiveModel {
                 id: Set(row_id.clone()),
@@ -507,6 +515,7 @@ async fn patient_of(
             }
             if let Some(p) = patient::Entity::find()
                 .filter(patient::Column::FhirId.eq(lid))
+                .filter(patient::Column::ClinicId.eq(cx.clinic_id.clone()))
                 .one(cx.txn)
                 .await?
             {
@@ -517,6 +526,7 @@ async fn patient_of(
     if let Some(v) = s(reference, &["identifier", "value"])
         && let Some(p) = patient::Entity::find()
             .filter(patient::Column::Mrn.eq(v))
+            .filter(patient::Column::ClinicId.eq(cx.clinic_id.clone()))
             .one(cx.txn)
             .await?
     {

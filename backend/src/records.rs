@@ -185,7 +185,7 @@ impl Portal {
         Ok(out)
     }
 
-    /// One released result of this patient, with earlier values of the same test.
+    /// One released result of this patient, with the other values of the same test.
     /// Someone else's or a held result is "not found", like a missing one.
     pub async fn result_detail(&self, access: &PatientAccess, id: &str) -> Result<ResultDetail> {
         let o = observation::Entity::find_by_id(id.to_owned())
@@ -218,8 +218,9 @@ impl Portal {
             points: vec![],
         };
         if let Some(code) = &o.code {
-            let earlier = observation::Entity::find()
+            let others = observation::Entity::find()
                 .filter(observation::Column::PatientId.eq(access.patient_id()))
+                .filter(observation::Column::Status.ne(ERROR_STATUS))
                 .filter(observation::Column::Code.eq(code.clone()))
                 .filter(observation::Column::Category.eq(LAB))
                 .filter(observation::Column::Id.ne(o.id.clone()))
@@ -228,7 +229,7 @@ impl Portal {
                 .all(&self.db)
                 .await?;
             // Points in the unit of this result only: a value in another unit is not comparable.
-            let mut points: Vec<TrendPoint> = earlier
+            let mut points: Vec<TrendPoint> = others
                 .iter()
                 .chain(std::iter::once(&o))
                 .filter(|e| e.unit == o.unit)
@@ -243,7 +244,7 @@ impl Portal {
                 .collect();
             points.sort_by_key(|p| p.at);
             trend.points = points;
-            history = earlier
+            history = others
                 .iter()
                 .map(|e| {
                     let unit = e

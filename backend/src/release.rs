@@ -76,6 +76,15 @@ impl Portal {
         Ok(c)
     }
 
+    /// Whether the patient asked to delay any category of results.
+    pub(crate) async fn release_preferences_set(&self, patient_id: &str) -> Result<bool> {
+        Ok(release_preference::Entity::find()
+            .filter(release_preference::Column::PatientId.eq(patient_id))
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+
     /// The patient's rule for every category.
     pub async fn release_preferences(
         &self,

@@ -205,9 +205,36 @@ async fn rows_written_before_the_chain_existed_are_chained_at_start_up() {
         audit::verify(&portal.db).await.unwrap(),
         Verdict::Broken { .. }
     ));
+    // A restart does not seal it: this database has had its chain from the start.
+    backend::storage::migrate(&portal.db).await.unwrap();
+    assert!(matches!(
+        audit::verify(&portal.db).await.unwrap(),
+        Verdict::Broken { .. }
+    ));
+    // A database from before the chain (no marker yet) gets its old rows chained, once.
+    backend::storage::entity::portal_meta::Entity::delete_by_id("audit_chain_sealed".to_owned())
+        .exec(&portal.db)
+        .await
+        .unwrap();
     backend::storage::migrate(&portal.db).await.unwrap();
     assert_eq!(
         audit::verify(&portal.db).await.unwrap(),
         Verdict::Intact { rows: 1 }
     );
+}
+
+#[tokio::test]
+async fn a_row_with_a_made_up_position_below_one_is_outside_the_chain() {
+    let portal = busy_portal().await;
+    let mut fake = chain(&portal).await[0].clone();
+    fake.id = "negative-row".into();
+    fake.seq = Some(-5);
+    audit_event::ActiveModel::from(fake)
+        .insert(&portal.db)
+        .await
+        .unwrap();
+    match audit::verify(&portal.db).await.unwrap() {
+        Verdict::Broken { reason, .. } => assert!(reason.contains("negative-row"), "{reason}"),
+        v => panic!("insertion not found: {v:?}"),
+    }
 }

@@ -345,13 +345,15 @@ async fn the_c_cda_is_well_formed_with_the_ccd_templates_and_a_section_for_each_
 
 #[tokio::test]
 async fn a_transmitted_summary_goes_to_the_typed_address_and_is_audited_with_it() {
-    let (portal, _) = portal().await;
+    let (portal, clock) = portal().await;
     seed(&portal).await;
-    let a = dara(&portal).await;
+    let s = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let p = portal.principal(Some(&s.token)).await.unwrap();
+    let a = portal.own_record(&p, &meta()).await.unwrap();
     let to = domain::account::Email::parse("dr.elsewhere@example.net").unwrap();
     let range = DateRange::parse("2026-01-01", "").unwrap();
     portal
-        .transmit_summary(&a, &to, &range, backend::export::SummaryFormat::Pdf)
+        .transmit_summary(&p, &a, &to, &range, backend::export::SummaryFormat::Pdf)
         .await
         .unwrap();
     let mails = backend::notify::outbox(&portal.db, 100).await.unwrap();
@@ -383,6 +385,38 @@ async fn a_transmitted_summary_goes_to_the_typed_address_and_is_audited_with_it(
         "{:?}",
         sent[0].detail
     );
+    // The patient is told, in case it was not them.
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.recipient == "dara.dummett@example.org"
+                && m.body.contains("dr.elsewhere@example.net")),
+        "no notice to the patient"
+    );
+    // Later than 5 minutes after the password was last proven, it must be proven again.
+    clock.advance(6 * MINUTE);
+    let s2 = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let p2 = portal.principal(Some(&s2.token)).await.unwrap();
+    let a2 = portal.own_record(&p2, &meta()).await.unwrap();
+    clock.advance(6 * MINUTE);
+    let e = err(portal
+        .transmit_summary(&p2, &a2, &to, &range, backend::export::SummaryFormat::Pdf)
+        .await);
+    assert!(matches!(e, backend::Error::ReauthRequired), "{e:?}");
+    // And no more than ten a day.
+    let s3 = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let p3 = portal.principal(Some(&s3.token)).await.unwrap();
+    let a3 = portal.own_record(&p3, &meta()).await.unwrap();
+    for _ in 1..backend::export::TRANSMITS_PER_DAY {
+        portal
+            .transmit_summary(&p3, &a3, &to, &range, backend::export::SummaryFormat::Ccda)
+            .await
+            .unwrap();
+    }
+    let e = err(portal
+        .transmit_summary(&p3, &a3, &to, &range, backend::export::SummaryFormat::Ccda)
+        .await);
+    assert!(matches!(e, backend::Error::Throttled { .. }), "{e:?}");
 }
 
 #[tokio::test]
@@ -397,12 +431,13 @@ async fn the_access_log_lists_views_downloads_and_sends_sorted_and_in_pages() {
             .list_medications(&a, &DateRange::all())
             .await
             .unwrap();
-        clock.advance(MINUTE);
+        clock.advance(std::time::Duration::from_secs(5));
     }
     portal.immunization_record_pdf(&a).await.unwrap();
     let to = domain::account::Email::parse("me@example.org").unwrap();
     portal
         .transmit_summary(
+            &p,
             &a,
             &to,
             &DateRange::all(),

@@ -103,7 +103,7 @@ pub struct ResultDetail {
     pub released: Option<String>,
     pub report_name: Option<String>,
     pub status: String,
-    /// Earlier values of the same test, newest first: (date label, value with unit, flag).
+    /// The other values of the same test, newest first: (date label, value with unit, flag).
     pub history: Vec<(String, String, Flag)>,
     /// Every numeric value of this test in this unit, this one included, oldest first.
     pub trend: Trend,

@@ -74,6 +74,7 @@ export const PORTAL_SECTIONS = [
   'Medications',
   'Allergies',
   'Problems',
+  'Vital signs',
   'Immunizations',
   'Messages',
   'Appointments',
@@ -125,6 +126,7 @@ export interface Mail {
   subject: string;
   text: string;
   date: string;
+  attachments: { filename: string; contentType: string; size: number; head: string }[];
 }
 
 /** Forgets every message the mail sink holds. */

@@ -13,6 +13,8 @@ use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+static FEED_TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// The largest body a feed call may send (a day's batch of a small clinic fits easily).
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
@@ -69,6 +71,23 @@ pub async fn import(
             "Send the clinic's API token as 'Authorization: Bearer <token>' (create one with mhc token create).",
         );
     };
+    // The token before the body: an unknown caller does not get to make us read 32 MB.
+    let token = match state.portal.feed_token(token, &meta).await {
+        Ok(t) => t,
+        Err(Error::Unauthenticated) => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "The API token is not known or was revoked.",
+            );
+        }
+        Err(e) => {
+            tracing::error!(detail = %e, "checking a feed token failed");
+            return refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side; nothing was imported. Try again later.",
+            );
+        }
+    };
     let kind = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -121,7 +140,9 @@ pub async fn import(
         };
         FeedBody::Bundle(&bundle)
     };
-    match state.portal.feed_import(token, body, &meta).await {
+    // One import at a time: a large import holds the write lock on SQLite.
+    let _turn = FEED_TURN.acquire().await;
+    match state.portal.feed_import_as(&token, body, &meta).await {
         Ok(s) => {
             let imported = s.errors.is_empty();
             answer(

@@ -151,7 +151,7 @@ pub async fn transmit_summary(
         }
         let access = c.portal.own_record(&c.principal, &c.meta).await?;
         c.portal
-            .transmit_summary(&access, &recipient, &range, format)
+            .transmit_summary(&c.principal, &access, &recipient, &range, format)
             .await?;
         Ok(format!(
             "Your health summary was sent to {}. It is listed in your Activity page.",

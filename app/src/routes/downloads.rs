@@ -18,6 +18,23 @@ pub fn DownloadsPage() -> impl IntoView {
         <h1>"Downloads and sharing"</h1>
         <p>"Every download is listed in your Activity page. Files you save are yours to keep safe: a shared computer may keep them in its downloads folder."</p>
 
+        <section aria-labelledby="confirm-it">
+            <h2 id="confirm-it">"Confirm it is you"</h2>
+            <Show
+                when=confirmed
+                fallback=move || view! {
+                    <p>"Sending your summary and downloading your whole record take your health information out of the portal, so they need your password from the last 5 minutes (signing in counts)."</p>
+                    <ActionForm action=reauth>
+                        <Field id="fhir_password" name="password" label="Your password" kind="password" autocomplete="current-password" />
+                        {action_error(reauth.value())}
+                        <button type="submit" class="button">"Confirm password"</button>
+                    </ActionForm>
+                }
+            >
+                <p class="notice" role="status">"Password confirmed: for the next 5 minutes you can send your summary and download your whole record."</p>
+            </Show>
+        </section>
+
         <section aria-labelledby="dl-immunizations">
             <h2 id="dl-immunizations">"Immunization record"</h2>
             <p>"A PDF with every vaccine on your record, its date, dose, lot and who gave it: for school, camp or travel."</p>
@@ -46,7 +63,7 @@ pub fn DownloadsPage() -> impl IntoView {
 
         <section aria-labelledby="transmit">
             <h2 id="transmit">"Send your health summary"</h2>
-            <p>"Send the summary by email to another doctor, a hospital or yourself. Check the address: once sent, it cannot be taken back. The email says only that a summary is attached."</p>
+            <p>"Send the summary by email to another doctor, a hospital or yourself (up to 10 a day). Check the address: once sent, it cannot be taken back. The email says only that a summary is attached, and we tell you by email that it went."</p>
             <Show when=move || sent().is_some()>
                 <p class="notice" role="status">{move || sent().unwrap_or_default()}</p>
             </Show>
@@ -81,20 +98,8 @@ pub fn DownloadsPage() -> impl IntoView {
 
         <section aria-labelledby="dl-fhir">
             <h2 id="dl-fhir">"Your whole record (FHIR)"</h2>
-            <p>"Everything the portal holds about you, as a FHIR R4 bundle (JSON) that other portals and health apps can read. Because it is your whole record, confirm your password first; the download works for 5 minutes after that."</p>
-            <Show
-                when=confirmed
-                fallback=move || view! {
-                    <ActionForm action=reauth>
-                        <Field id="fhir_password" name="password" label="Your password" kind="password" autocomplete="current-password" />
-                        {action_error(reauth.value())}
-                        <button type="submit" class="button">"Confirm password"</button>
-                    </ActionForm>
-                }
-            >
-                <p class="notice" role="status">"Password confirmed."</p>
-                <a class="button" href="/download/record.json" download rel="external">"Download the whole record (FHIR R4 JSON)"</a>
-            </Show>
+            <p>"Everything the portal holds about you, as a FHIR R4 bundle (JSON) that other portals and health apps can read."</p>
+            <a class="button" href="/download/record.json" download rel="external">"Download the whole record (FHIR R4 JSON)"</a>
         </section>
 
         <section aria-labelledby="sharing">

@@ -126,9 +126,9 @@ fn detail_view(d: ResultDetail) -> AnyView {
             "A result outside the reference range is not always a problem. Your care team reviews every result; ask them if you have questions."
         </p>
         {trend_view(&d.trend)}
-        <h2>"Earlier results"</h2>
+        <h2>"Other results of this test"</h2>
         {if d.history.is_empty() {
-            view! { <p class="empty">"No earlier results for this test."</p> }.into_any()
+            view! { <p class="empty">"No other results for this test."</p> }.into_any()
         } else {
             view! {
                 <div class="table-wrap">
