@@ -3,15 +3,13 @@
 //! audited by the backend as a download.
 
 use crate::web::WebState;
-use axum::extract::{ConnectInfo, Query, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::extract::{Query, Request};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use backend::audit::ClientIp;
 use backend::export::{Download, SummaryFormat};
-use backend::{Error, PatientAccess, Portal, Principal, RequestMeta};
+use backend::{Error, PatientAccess, Portal, Principal};
 use domain::records::DateRange;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[derive(Debug, Deserialize, Default)]
@@ -94,37 +92,6 @@ fn error_response(e: Error) -> Response {
     }
 }
 
-fn meta(req: &Parts) -> RequestMeta {
-    let ip = req
-        .extensions
-        .get::<ClientIp>()
-        .map(|c| c.0.clone())
-        .or_else(|| {
-            req.extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-        });
-    RequestMeta {
-        ip,
-        user_agent: req
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
-}
-
-fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == backend::auth::session::COOKIE)
-        .map(|(_, v)| v.to_owned())
-}
-
 /// The caller and their own record, or the response that refuses them. A download started
 /// from another site (a link planted elsewhere) is refused too.
 async fn own(portal: &Portal, req: Request) -> Result<(Principal, PatientAccess), Response> {
@@ -141,8 +108,8 @@ async fn own(portal: &Portal, req: Request) -> Result<(Principal, PatientAccess)
             "Open your downloads from the portal's own pages.",
         ));
     }
-    let meta = meta(&req);
-    let token = session_token(&req.headers);
+    let meta = app::api::ssr::meta(&req);
+    let token = app::api::ssr::cookie(&req.headers, backend::auth::session::COOKIE);
     let principal = portal
         .principal(token.as_deref())
         .await

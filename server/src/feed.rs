@@ -3,14 +3,12 @@
 //! `Authorization: Bearer <token>`; the answer is the import summary as JSON.
 
 use crate::web::WebState;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use backend::audit::ClientIp;
+use backend::Error;
 use backend::feed::FeedBody;
-use backend::{Error, RequestMeta};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 static FEED_TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
@@ -42,23 +40,7 @@ pub async fn import(
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let meta = RequestMeta {
-        ip: parts
-            .extensions
-            .get::<ClientIp>()
-            .map(|c| c.0.clone())
-            .or_else(|| {
-                parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip().to_string())
-            }),
-        user_agent: parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    };
+    let meta = app::api::ssr::meta(&parts);
     let Some(token) = parts
         .headers
         .get(header::AUTHORIZATION)

@@ -129,7 +129,7 @@ pub mod ssr {
 
     /// The client's address: what the web layer found (trusted proxies considered), else the
     /// TCP peer.
-    fn meta(parts: &Parts) -> RequestMeta {
+    pub fn meta(parts: &Parts) -> RequestMeta {
         let ip = parts
             .extensions
             .get::<backend::audit::ClientIp>()

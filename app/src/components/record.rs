@@ -82,3 +82,36 @@ where
         </Suspense>
     }
 }
+
+/// The two date fields of a form (`from`, `to`), in a fieldset with `legend`; `prefix` keeps
+/// their ids apart when a page has several such forms.
+#[component]
+pub fn DateFields(prefix: &'static str, legend: &'static str) -> impl IntoView {
+    let (from, to) = (format!("{prefix}-from"), format!("{prefix}-to"));
+    view! {
+        <legend>{legend}</legend>
+        <div class="field inline">
+            <label for=from.clone()>"From"</label>
+            <input id=from name="from" type="date" />
+        </div>
+        <div class="field inline">
+            <label for=to.clone()>"To"</label>
+            <input id=to name="to" type="date" />
+        </div>
+    }
+}
+
+/// A table of record rows with the given column headers.
+pub fn record_table(headers: &'static [&'static str], rows: impl IntoView) -> AnyView {
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead><tr>
+                    {headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}

@@ -8,6 +8,7 @@ use crate::error::AppError;
 use domain::records::{Flag, ReleasePreferenceView, ReleaseRule, ResultDay, ResultDetail, Trend};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{LazyRoute, lazy_route};
 use leptos_router::{
     components::{A, Redirect},
     hooks::use_params_map,
@@ -91,14 +92,24 @@ fn days_view(days: Vec<ResultDay>, filtered: bool) -> AnyView {
         .into_any()
 }
 
-#[component]
-pub fn ResultsPage() -> impl IntoView {
-    view! {
-        <Title text="Test results" />
-        <h1>"Test results"</h1>
-        <DateFilter what="collected" />
-        {ranged_list(list_results, days_view)}
-        <ReleasePreferences />
+/// Loaded on demand: a separate wasm chunk (`cargo leptos --split`).
+pub struct ResultsPage;
+
+#[lazy_route]
+impl LazyRoute for ResultsPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! {
+            <Title text="Test results" />
+            <h1>"Test results"</h1>
+            <DateFilter what="collected" />
+            {ranged_list(list_results, days_view)}
+            <ReleasePreferences />
+        }
+        .into_any()
     }
 }
 
@@ -292,20 +303,30 @@ fn trend_view(t: &Trend) -> Option<AnyView> {
     )
 }
 
-#[component]
-pub fn ResultPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let result = Resource::new_blocking(id, get_result);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match result.await {
-                    Ok(d) => detail_view(d),
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+/// Loaded on demand: a separate wasm chunk (`cargo leptos --split`).
+pub struct ResultPage;
+
+#[lazy_route]
+impl LazyRoute for ResultPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        let params = use_params_map();
+        let id = move || params.with(|p| p.get("id").unwrap_or_default());
+        let result = Resource::new_blocking(id, get_result);
+        view! {
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match result.await {
+                        Ok(d) => detail_view(d),
+                        Err(e) => error_view(e),
+                    }
+                })}
+            </Suspense>
+        }
+        .into_any()
     }
 }
 

@@ -1,44 +1,48 @@
 //! Vital signs: blood pressure, weight, height and the like, newest first.
 
 use crate::api::record::list_vitals;
-use crate::components::record::{DateFilter, empty, ranged_list};
+use crate::components::record::{DateFilter, empty, ranged_list, record_table};
 use domain::records::VitalView;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{LazyRoute, lazy_route};
 
 fn list(rows: Vec<VitalView>, filtered: bool) -> AnyView {
     if rows.is_empty() {
         return empty(filtered, "No vital signs are on your record yet.");
     }
-    view! {
-        <div class="table-wrap">
-            <table>
-                <thead><tr>
-                    <th scope="col">"Date"</th>
-                    <th scope="col">"Measurement"</th>
-                    <th scope="col">"Value"</th>
-                </tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|v| view! {
-                        <tr>
-                            <td>{v.date_label}</td>
-                            <th scope="row">{v.name}</th>
-                            <td>{v.value}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
-    .into_any()
+    record_table(
+        &["Date", "Measurement", "Value"],
+        rows.into_iter()
+            .map(|v| {
+                view! {
+                    <tr>
+                        <td>{v.date_label}</td>
+                        <th scope="row">{v.name}</th>
+                        <td>{v.value}</td>
+                    </tr>
+                }
+            })
+            .collect_view(),
+    )
 }
 
-#[component]
-pub fn VitalsPage() -> impl IntoView {
-    view! {
-        <Title text="Vital signs" />
-        <h1>"Vital signs"</h1>
-        <DateFilter what="measured" />
-        {ranged_list(list_vitals, list)}
+/// The page, loaded on demand: its code is a separate wasm chunk (`cargo leptos --split`).
+pub struct VitalsPage;
+
+#[lazy_route]
+impl LazyRoute for VitalsPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! {
+            <Title text="Vital signs" />
+            <h1>"Vital signs"</h1>
+            <DateFilter what="measured" />
+            {ranged_list(list_vitals, list)}
+        }
+        .into_any()
     }
 }
