@@ -10,7 +10,7 @@ use components::layout::PortalLayout;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    Lazy, SsrMode,
+    SsrMode,
     components::{ParentRoute, Redirect, Route, Router, Routes},
     path,
 };
@@ -93,20 +93,20 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/activate/confirm") view=ActivateConfirm ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=PortalLayout ssr=SsrMode::Async>
                     <Route path=path!("/home") view=Home ssr=SsrMode::Async />
-                    <Route path=path!("/results") view={Lazy::<ResultsPage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/results/:id") view={Lazy::<ResultPage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/visits") view={Lazy::<VisitsPage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/medications") view={Lazy::<MedicationsPage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/allergies") view={Lazy::<AllergiesPage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/problems") view={Lazy::<ProblemsPage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/vitals") view={Lazy::<VitalsPage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/immunizations") view={Lazy::<ImmunizationsPage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/results") view=ResultsPage ssr=SsrMode::Async />
+                    <Route path=path!("/results/:id") view=ResultPage ssr=SsrMode::Async />
+                    <Route path=path!("/visits") view=VisitsPage ssr=SsrMode::Async />
+                    <Route path=path!("/medications") view=MedicationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/allergies") view=AllergiesPage ssr=SsrMode::Async />
+                    <Route path=path!("/problems") view=ProblemsPage ssr=SsrMode::Async />
+                    <Route path=path!("/vitals") view=VitalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/immunizations") view=ImmunizationsPage ssr=SsrMode::Async />
                     <Route path=path!("/messages") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/appointments") view=Placeholder ssr=SsrMode::Async />
-                    <Route path=path!("/sharing") view={Lazy::<DownloadsPage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/sharing") view=DownloadsPage ssr=SsrMode::Async />
                     <Route path=path!("/proxy") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/activity") view={Lazy::<ActivityPage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

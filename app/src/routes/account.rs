@@ -158,6 +158,7 @@ pub fn AccountPage() -> impl IntoView {
             </ActionForm>
         </section>
     }
+    .into_any()
 }
 
 fn security_view(o: SecurityOverview, a: Actions) -> AnyView {

@@ -78,6 +78,7 @@ pub fn ActivateAccount() -> impl IntoView {
             </Suspense>
         </main>
     }
+    .into_any()
 }
 
 #[component]

@@ -10,7 +10,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
-use leptos_router::{LazyRoute, lazy_route};
 
 /// The address of this page with the same filter and another sort or page.
 fn href(
@@ -101,51 +100,42 @@ fn log_view(log: LogPage, from: Option<String>, to: Option<String>) -> AnyView {
     .into_any()
 }
 
-/// The page, loaded on demand: its code is a separate wasm chunk (`cargo leptos --split`).
-pub struct ActivityPage;
-
-#[lazy_route]
-impl LazyRoute for ActivityPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn ActivityPage() -> impl IntoView {
+    let (from, to) = use_range();
+    let q = use_query_map();
+    let arg = move |k: &'static str| q.with(|q| q.get(k));
+    let log = Resource::new_blocking(
+        move || (from.get(), to.get(), arg("sort"), arg("dir"), arg("page")),
+        |(f, t, s, d, p)| access_log(f, t, s, d, p),
+    );
+    let report = ServerAction::<ReportSuspicious>::new();
+    view! {
+        <Title text="Activity" />
+        <h1>"Activity"</h1>
+        <p>"Everything that happened to your record and your account: who looked at or downloaded your health information (you, your clinic's staff), what was sent and to whom, sign-ins and security changes, with the device and address."</p>
+        <DateFilter what="done" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (f, t) = (from.get_untracked(), to.get_untracked());
+                match log.await {
+                    Ok(page) => log_view(page, f, t),
+                    Err(e) => record_error(e),
+                }
+            })}
+        </Suspense>
+        <section aria-labelledby="not-me" class="danger-zone">
+            <h2 id="not-me">"Something here wasn't you?"</h2>
+            <p>"This locks your account at once: every device is signed out and your clinic is told. The clinic restores access after checking who you are."</p>
+            <ActionForm action=report>
+                <div class="field check">
+                    <input id="not-me-confirm" name="confirm" type="checkbox" value="suspend" required />
+                    <label for="not-me-confirm">"Yes, lock my account and tell my clinic"</label>
+                </div>
+                {action_error(report.value())}
+                <button type="submit" class="button danger">"This wasn't me"</button>
+            </ActionForm>
+        </section>
     }
-
-    fn view(_this: Self) -> AnyView {
-        let (from, to) = use_range();
-        let q = use_query_map();
-        let arg = move |k: &'static str| q.with(|q| q.get(k));
-        let log = Resource::new_blocking(
-            move || (from.get(), to.get(), arg("sort"), arg("dir"), arg("page")),
-            |(f, t, s, d, p)| access_log(f, t, s, d, p),
-        );
-        let report = ServerAction::<ReportSuspicious>::new();
-        view! {
-            <Title text="Activity" />
-            <h1>"Activity"</h1>
-            <p>"Everything that happened to your record and your account: who looked at or downloaded your health information (you, your clinic's staff), what was sent and to whom, sign-ins and security changes, with the device and address."</p>
-            <DateFilter what="done" />
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let (f, t) = (from.get_untracked(), to.get_untracked());
-                    match log.await {
-                        Ok(page) => log_view(page, f, t),
-                        Err(e) => record_error(e),
-                    }
-                })}
-            </Suspense>
-            <section aria-labelledby="not-me" class="danger-zone">
-                <h2 id="not-me">"Something here wasn't you?"</h2>
-                <p>"This locks your account at once: every device is signed out and your clinic is told. The clinic restores access after checking who you are."</p>
-                <ActionForm action=report>
-                    <div class="field check">
-                        <input id="not-me-confirm" name="confirm" type="checkbox" value="suspend" required />
-                        <label for="not-me-confirm">"Yes, lock my account and tell my clinic"</label>
-                    </div>
-                    {action_error(report.value())}
-                    <button type="submit" class="button danger">"This wasn't me"</button>
-                </ActionForm>
-            </section>
-        }
-        .into_any()
-    }
+    .into_any()
 }

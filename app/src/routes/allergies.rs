@@ -5,7 +5,6 @@ use crate::components::record::{DateFilter, empty, ranged_list, record_table};
 use domain::records::AllergyView;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{LazyRoute, lazy_route};
 
 fn list(rows: Vec<AllergyView>, filtered: bool) -> AnyView {
     if rows.is_empty() {
@@ -32,22 +31,13 @@ fn list(rows: Vec<AllergyView>, filtered: bool) -> AnyView {
     )
 }
 
-/// The page, loaded on demand: its code is a separate wasm chunk (`cargo leptos --split`).
-pub struct AllergiesPage;
-
-#[lazy_route]
-impl LazyRoute for AllergiesPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn AllergiesPage() -> impl IntoView {
+    view! {
+        <Title text="Allergies" />
+        <h1>"Allergies"</h1>
+        <DateFilter what="recorded" />
+        {ranged_list(list_allergies, list)}
     }
-
-    fn view(_this: Self) -> AnyView {
-        view! {
-            <Title text="Allergies" />
-            <h1>"Allergies"</h1>
-            <DateFilter what="recorded" />
-            {ranged_list(list_allergies, list)}
-        }
-        .into_any()
-    }
+    .into_any()
 }

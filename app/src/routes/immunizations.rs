@@ -5,7 +5,6 @@ use crate::components::record::{DateFilter, empty, ranged_list, record_table};
 use domain::records::ImmunizationView;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{LazyRoute, lazy_route};
 
 fn list(rows: Vec<ImmunizationView>, filtered: bool) -> AnyView {
     if rows.is_empty() {
@@ -35,28 +34,19 @@ fn list(rows: Vec<ImmunizationView>, filtered: bool) -> AnyView {
     )
 }
 
-/// The page, loaded on demand: its code is a separate wasm chunk (`cargo leptos --split`).
-pub struct ImmunizationsPage;
-
-#[lazy_route]
-impl LazyRoute for ImmunizationsPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn ImmunizationsPage() -> impl IntoView {
+    view! {
+        <Title text="Immunizations" />
+        <h1>"Immunizations"</h1>
+        <p>
+            <a class="button" href="/download/immunizations.pdf" download rel="external">
+                "Download the immunization record (PDF)"
+            </a>
+            " For school, camp or travel: every vaccine with its date, dose, lot and who gave it."
+        </p>
+        <DateFilter what="given" />
+        {ranged_list(list_immunizations, list)}
     }
-
-    fn view(_this: Self) -> AnyView {
-        view! {
-            <Title text="Immunizations" />
-            <h1>"Immunizations"</h1>
-            <p>
-                <a class="button" href="/download/immunizations.pdf" download rel="external">
-                    "Download the immunization record (PDF)"
-                </a>
-                " For school, camp or travel: every vaccine with its date, dose, lot and who gave it."
-            </p>
-            <DateFilter what="given" />
-            {ranged_list(list_immunizations, list)}
-        }
-        .into_any()
-    }
+    .into_any()
 }

@@ -5,7 +5,6 @@ use crate::components::record::{DateFilter, empty, ranged_list, record_table};
 use domain::records::MedicationView;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{LazyRoute, lazy_route};
 
 fn list(meds: Vec<MedicationView>, filtered: bool) -> AnyView {
     if meds.is_empty() {
@@ -28,23 +27,14 @@ fn list(meds: Vec<MedicationView>, filtered: bool) -> AnyView {
     )
 }
 
-/// The page, loaded on demand: its code is a separate wasm chunk (`cargo leptos --split`).
-pub struct MedicationsPage;
-
-#[lazy_route]
-impl LazyRoute for MedicationsPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn MedicationsPage() -> impl IntoView {
+    view! {
+        <Title text="Medications" />
+        <h1>"Medications"</h1>
+        <p>"The medicines your clinic has prescribed. Refill requests come with messaging."</p>
+        <DateFilter what="prescribed" />
+        {ranged_list(list_medications, list)}
     }
-
-    fn view(_this: Self) -> AnyView {
-        view! {
-            <Title text="Medications" />
-            <h1>"Medications"</h1>
-            <p>"The medicines your clinic has prescribed. Refill requests come with messaging."</p>
-            <DateFilter what="prescribed" />
-            {ranged_list(list_medications, list)}
-        }
-        .into_any()
-    }
+    .into_any()
 }

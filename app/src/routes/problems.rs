@@ -5,7 +5,6 @@ use crate::components::record::{DateFilter, empty, ranged_list, record_table};
 use domain::records::ProblemView;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{LazyRoute, lazy_route};
 
 fn list(rows: Vec<ProblemView>, filtered: bool) -> AnyView {
     if rows.is_empty() {
@@ -27,22 +26,13 @@ fn list(rows: Vec<ProblemView>, filtered: bool) -> AnyView {
     )
 }
 
-/// The page, loaded on demand: its code is a separate wasm chunk (`cargo leptos --split`).
-pub struct ProblemsPage;
-
-#[lazy_route]
-impl LazyRoute for ProblemsPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn ProblemsPage() -> impl IntoView {
+    view! {
+        <Title text="Problems" />
+        <h1>"Problems"</h1>
+        <DateFilter what="first noted" />
+        {ranged_list(list_problems, list)}
     }
-
-    fn view(_this: Self) -> AnyView {
-        view! {
-            <Title text="Problems" />
-            <h1>"Problems"</h1>
-            <DateFilter what="first noted" />
-            {ranged_list(list_problems, list)}
-        }
-        .into_any()
-    }
+    .into_any()
 }

@@ -137,6 +137,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             </div>
         </main>
     }
+    .into_any()
 }
 
 fn reset_form(

@@ -8,7 +8,6 @@ use crate::error::AppError;
 use domain::records::{Flag, ReleasePreferenceView, ReleaseRule, ResultDay, ResultDetail, Trend};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{LazyRoute, lazy_route};
 use leptos_router::{
     components::{A, Redirect},
     hooks::use_params_map,
@@ -92,25 +91,16 @@ fn days_view(days: Vec<ResultDay>, filtered: bool) -> AnyView {
         .into_any()
 }
 
-/// Loaded on demand: a separate wasm chunk (`cargo leptos --split`).
-pub struct ResultsPage;
-
-#[lazy_route]
-impl LazyRoute for ResultsPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn ResultsPage() -> impl IntoView {
+    view! {
+        <Title text="Test results" />
+        <h1>"Test results"</h1>
+        <DateFilter what="collected" />
+        {ranged_list(list_results, days_view)}
+        <ReleasePreferences />
     }
-
-    fn view(_this: Self) -> AnyView {
-        view! {
-            <Title text="Test results" />
-            <h1>"Test results"</h1>
-            <DateFilter what="collected" />
-            {ranged_list(list_results, days_view)}
-            <ReleasePreferences />
-        }
-        .into_any()
-    }
+    .into_any()
 }
 
 fn detail_view(d: ResultDetail) -> AnyView {
@@ -303,31 +293,22 @@ fn trend_view(t: &Trend) -> Option<AnyView> {
     )
 }
 
-/// Loaded on demand: a separate wasm chunk (`cargo leptos --split`).
-pub struct ResultPage;
-
-#[lazy_route]
-impl LazyRoute for ResultPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn ResultPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let result = Resource::new_blocking(id, get_result);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match result.await {
+                    Ok(d) => detail_view(d),
+                    Err(e) => error_view(e),
+                }
+            })}
+        </Suspense>
     }
-
-    fn view(_this: Self) -> AnyView {
-        let params = use_params_map();
-        let id = move || params.with(|p| p.get("id").unwrap_or_default());
-        let result = Resource::new_blocking(id, get_result);
-        view! {
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match result.await {
-                        Ok(d) => detail_view(d),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
-        }
-        .into_any()
-    }
+    .into_any()
 }
 
 fn preference_form(

@@ -5,7 +5,6 @@ use crate::components::record::{DateFilter, empty, ranged_list};
 use domain::records::VisitView;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{LazyRoute, lazy_route};
 
 fn items(title: &'static str, list: Vec<String>) -> Option<impl IntoView> {
     (!list.is_empty()).then(|| {
@@ -71,22 +70,13 @@ fn list(rows: Vec<VisitView>, filtered: bool) -> AnyView {
     rows.into_iter().map(visit).collect_view().into_any()
 }
 
-/// The page, loaded on demand: its code is a separate wasm chunk (`cargo leptos --split`).
-pub struct VisitsPage;
-
-#[lazy_route]
-impl LazyRoute for VisitsPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn VisitsPage() -> impl IntoView {
+    view! {
+        <Title text="Visit summaries" />
+        <h1>"Visit summaries"</h1>
+        <DateFilter what="seen" />
+        {ranged_list(list_visits, list)}
     }
-
-    fn view(_this: Self) -> AnyView {
-        view! {
-            <Title text="Visit summaries" />
-            <h1>"Visit summaries"</h1>
-            <DateFilter what="seen" />
-            {ranged_list(list_visits, list)}
-        }
-        .into_any()
-    }
+    .into_any()
 }

@@ -5,7 +5,6 @@ use crate::components::record::{DateFilter, empty, ranged_list, record_table};
 use domain::records::VitalView;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{LazyRoute, lazy_route};
 
 fn list(rows: Vec<VitalView>, filtered: bool) -> AnyView {
     if rows.is_empty() {
@@ -27,22 +26,13 @@ fn list(rows: Vec<VitalView>, filtered: bool) -> AnyView {
     )
 }
 
-/// The page, loaded on demand: its code is a separate wasm chunk (`cargo leptos --split`).
-pub struct VitalsPage;
-
-#[lazy_route]
-impl LazyRoute for VitalsPage {
-    fn data() -> Self {
-        Self
+#[component]
+pub fn VitalsPage() -> impl IntoView {
+    view! {
+        <Title text="Vital signs" />
+        <h1>"Vital signs"</h1>
+        <DateFilter what="measured" />
+        {ranged_list(list_vitals, list)}
     }
-
-    fn view(_this: Self) -> AnyView {
-        view! {
-            <Title text="Vital signs" />
-            <h1>"Vital signs"</h1>
-            <DateFilter what="measured" />
-            {ranged_list(list_vitals, list)}
-        }
-        .into_any()
-    }
+    .into_any()
 }
