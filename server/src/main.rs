@@ -108,11 +108,15 @@ enum ResultCommand {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Create a token for the default clinic; it is printed once, only its hash is kept.
+    /// Create a token for the default clinic. The secret goes to a new file readable by its
+    /// owner only (never to the terminal or a log); the portal keeps only its hash.
     Create {
         /// What the token is for ("EHR nightly feed").
         #[arg(long)]
         name: String,
+        /// Where to write the token (a new file; an existing one is not overwritten).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// List the tokens (never their secrets).
     List,
@@ -220,7 +224,9 @@ async fn run(cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Token { command } => match command {
-            TokenCommand::Create { name } => {
+            TokenCommand::Create { name, out } => {
+                // The file first: a token that could not be kept is never created.
+                let mut file = secret_file(&out)?;
                 let clinic = demo::default_clinic(&portal)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -228,10 +234,12 @@ async fn run(cmd: Command) -> Result<(), String> {
                     .create_api_token(&clinic, &name)
                     .await
                     .map_err(|e| e.to_string())?;
+                use std::io::Write;
+                writeln!(file, "{secret}").map_err(|e| format!("{}: {e}", out.display()))?;
                 println!("token id: {id}");
-                println!("token: {secret}");
                 println!(
-                    "Keep the token secret: it is shown only now. Send it as 'Authorization: Bearer <token>' to POST /fhir/import."
+                    "The token is in {} (readable by you only). Send it as 'Authorization: Bearer <token>' to POST /fhir/import; the portal cannot show it again.",
+                    out.display()
                 );
                 Ok(())
             }
@@ -554,4 +562,17 @@ async fn import_files(
     } else {
         Ok(())
     }
+}
+
+/// A new file that only its owner can read, for a secret.
+fn secret_file(path: &std::path::Path) -> Result<std::fs::File, String> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+        .map_err(|e| format!("{}: {e} (choose a new file)", path.display()))
 }
