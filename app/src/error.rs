@@ -27,6 +27,9 @@ pub enum AppError {
     /// 404: missing or not yours.
     #[error("We could not find that. It may have been removed, or the link is wrong.")]
     NotFound,
+    /// 409: the change collides with another (a slot just booked, a request already open).
+    #[error("{0}")]
+    Conflict(String),
     /// 423: locked after too many failures.
     #[error("{0}")]
     Locked(String),
@@ -48,6 +51,7 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden | AppError::ReauthRequired => 403,
             AppError::NotFound => 404,
+            AppError::Conflict(_) => 409,
             AppError::Locked(_) => 423,
             AppError::TooManyRequests(_) => 429,
             AppError::Busy => 503,
@@ -90,6 +94,7 @@ impl From<backend::Error> for AppError {
             E::Forbidden => AppError::Forbidden,
             E::ReauthRequired => AppError::ReauthRequired,
             E::NotFound => AppError::NotFound,
+            E::Conflict(m) => AppError::Conflict(m),
             E::Busy => AppError::Busy,
             E::Unexpected(detail) => {
                 tracing::error!(%detail, "unexpected error in a server function");

@@ -6,7 +6,7 @@ pub mod components;
 pub mod error;
 pub mod routes;
 
-use components::layout::PortalLayout;
+use components::layout::{PortalLayout, StaffLayout};
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
@@ -19,10 +19,12 @@ use routes::{
     activate::{ActivateAccount, ActivateConfirm, ActivateStart},
     activity::ActivityPage,
     allergies::AllergiesPage,
+    appointments::AppointmentsPage,
     downloads::DownloadsPage,
     home::Home,
     immunizations::ImmunizationsPage,
     medications::MedicationsPage,
+    messages::{MessagesPage, ThreadPage},
     not_found::NotFound,
     placeholder::Placeholder,
     problems::ProblemsPage,
@@ -30,6 +32,14 @@ use routes::{
     results::{ResultPage, ResultsPage},
     second_step::{SecondStep, SetupSecondStep},
     signin::SignIn,
+    staff::{
+        home::StaffHomePage,
+        inbox::{InboxPage, StaffThreadPage},
+        patients::PatientsPage,
+        refills::RefillQueuePage,
+        results::ResultsReviewPage,
+        schedule::SchedulePage,
+    },
     visits::VisitsPage,
     vitals::VitalsPage,
 };
@@ -53,19 +63,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The sections of the portal that are not built yet: path, title, what they will hold.
-pub const UPCOMING: &[(&str, &str, &str)] = &[
-    (
-        "messages",
-        "Messages",
-        "Secure messages with your care team",
-    ),
-    (
-        "appointments",
-        "Appointments",
-        "Booking and managing appointments",
-    ),
-    ("proxy", "Proxy access", "Access for caregivers"),
-];
+pub const UPCOMING: &[(&str, &str, &str)] = &[("proxy", "Proxy access", "Access for caregivers")];
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -101,12 +99,22 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/problems") view=ProblemsPage ssr=SsrMode::Async />
                     <Route path=path!("/vitals") view=VitalsPage ssr=SsrMode::Async />
                     <Route path=path!("/immunizations") view=ImmunizationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/messages") view=Placeholder ssr=SsrMode::Async />
-                    <Route path=path!("/appointments") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/messages") view=MessagesPage ssr=SsrMode::Async />
+                    <Route path=path!("/messages/:id") view=ThreadPage ssr=SsrMode::Async />
+                    <Route path=path!("/appointments") view=AppointmentsPage ssr=SsrMode::Async />
                     <Route path=path!("/sharing") view=DownloadsPage ssr=SsrMode::Async />
                     <Route path=path!("/proxy") view=Placeholder ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />
+                </ParentRoute>
+                <ParentRoute path=path!("/staff") view=StaffLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=StaffHomePage ssr=SsrMode::Async />
+                    <Route path=path!("/messages") view=InboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/messages/:id") view=StaffThreadPage ssr=SsrMode::Async />
+                    <Route path=path!("/refills") view=RefillQueuePage ssr=SsrMode::Async />
+                    <Route path=path!("/schedule") view=SchedulePage ssr=SsrMode::Async />
+                    <Route path=path!("/patients") view=PatientsPage ssr=SsrMode::Async />
+                    <Route path=path!("/results") view=ResultsReviewPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

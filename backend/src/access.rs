@@ -184,3 +184,80 @@ impl Portal {
         })
     }
 }
+
+/// Proof that the holder is signed-in staff of a clinic in one of the roles a workflow
+/// allows. Clinic-side functions take it; it is built only by [`Portal::staff_access`].
+#[derive(Debug, Clone)]
+pub struct StaffAccess {
+    user_id: String,
+    role: Role,
+    clinic_id: String,
+    meta: RequestMeta,
+}
+
+impl StaffAccess {
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn clinic_id(&self) -> &str {
+        &self.clinic_id
+    }
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+    /// Refuses (403) a role the workflow is not for: every clinic-side function checks its
+    /// own roles, whoever calls it.
+    pub fn require(&self, roles: &[Role]) -> Result<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+    /// An audit entry by this staff member.
+    pub fn entry(&self, action: &'static str) -> Entry {
+        Entry::new(action, Outcome::Ok).actor(self.user_id.clone())
+    }
+}
+
+impl Portal {
+    /// The caller as staff allowed to do `what`, which only `roles` may. Anyone else is
+    /// refused (401 / 403), and a signed-in refusal is audited.
+    pub async fn staff_access(
+        &self,
+        p: &Principal,
+        roles: &[Role],
+        what: &str,
+        meta: &RequestMeta,
+    ) -> Result<StaffAccess> {
+        match p {
+            Principal::Anonymous => Err(Error::Unauthenticated),
+            Principal::Staff {
+                user_id,
+                role,
+                clinic_id: Some(clinic_id),
+                ..
+            } if roles.contains(role) => Ok(StaffAccess {
+                user_id: user_id.clone(),
+                role: *role,
+                clinic_id: clinic_id.clone(),
+                meta: meta.clone(),
+            }),
+            _ => {
+                audit::record(
+                    &self.db,
+                    self.now(),
+                    meta,
+                    Entry::new("access.denied", Outcome::Denied)
+                        .actor(p.user_id().unwrap_or_default().to_owned())
+                        .detail(format!("{what}: not for this role")),
+                )
+                .await?;
+                Err(Error::Forbidden)
+            }
+        }
+    }
+}

@@ -13,6 +13,8 @@ use sea_orm::{
 use std::path::Path;
 
 pub const CLINIC_NAME: &str = "Riverside Family Clinic";
+/// The demo clinic's wall clock.
+pub const CLINIC_TIME_ZONE: &str = "America/Chicago";
 /// Password of every demo account. Demo only: printed by `make run`.
 pub const DEMO_PASSWORD: &str = "Maple-Lantern-Harbor-42";
 pub const READY_MRN: &str = "BC909B9D";
@@ -46,6 +48,7 @@ pub async fn default_clinic(portal: &Portal) -> Result<String> {
         phone: Set(Some("+1 555 0100".into())),
         require_second_factor: Set(0),
         created_at: Set(portal.now()),
+        time_zone: Set(Some(CLINIC_TIME_ZONE.into())),
     }
     .insert(&portal.db)
     .await?;
@@ -75,6 +78,134 @@ async fn user_exists(portal: &Portal, username: &str) -> Result<bool> {
         .count(&portal.db)
         .await?
         > 0)
+}
+
+/// The demo clinic's care team, pharmacies, visit types, location and weekly schedule (the
+/// clinician sees follow-ups every weekday morning and physicals on Monday and Wednesday
+/// afternoons). One transaction: all of it or none.
+pub async fn seed_care(portal: &Portal, clinic_id: &str) -> Result<()> {
+    use crate::storage::entity::{
+        availability, care_team, location, pharmacy, user_account, visit_type,
+    };
+    use sea_orm::TransactionTrait;
+    let now = portal.now();
+    let clinician = user_account::Entity::find()
+        .filter(user_account::Column::Username.eq(STAFF[0].0))
+        .one(&portal.db)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let txn = portal.db.begin().await?;
+    clinic::Entity::update_many()
+        .col_expr(
+            clinic::Column::TimeZone,
+            sea_orm::sea_query::Expr::value(CLINIC_TIME_ZONE),
+        )
+        .filter(clinic::Column::Id.eq(clinic_id))
+        .filter(clinic::Column::TimeZone.is_null())
+        .exec(&txn)
+        .await?;
+    care_team::ActiveModel {
+        id: Set(new_id()),
+        clinic_id: Set(clinic_id.to_owned()),
+        name: Set("Riverside care team".into()),
+        response_hours: Set(48),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    for (name, address, phone) in [
+        (
+            "Riverside Pharmacy",
+            "12 Mill Road, Riverside",
+            "+1 555 0142",
+        ),
+        (
+            "Harbor Street Drugstore",
+            "301 Harbor Street, Riverside",
+            "+1 555 0177",
+        ),
+    ] {
+        pharmacy::ActiveModel {
+            id: Set(new_id()),
+            clinic_id: Set(clinic_id.to_owned()),
+            name: Set(name.into()),
+            address: Set(address.into()),
+            phone: Set(Some(phone.into())),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let loc = new_id();
+    location::ActiveModel {
+        id: Set(loc.clone()),
+        fhir_id: Set(format!("portal-location-{loc}")),
+        name: Set("Riverside Family Clinic, Main Street".into()),
+        address: Set(Some("40 Main Street, Riverside".into())),
+        resource: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let mut kinds = Vec::new();
+    for (name, minutes, self_schedule, instructions) in [
+        (
+            "Follow-up visit",
+            20,
+            1,
+            "Bring your medicines or a list of them, and your blood sugar readings if you keep them.",
+        ),
+        (
+            "Annual physical",
+            40,
+            1,
+            "Do not eat for 8 hours before the visit (water is fine): we may draw blood for tests.",
+        ),
+        (
+            "New problem visit",
+            30,
+            0,
+            "Write down when the problem started and what makes it better or worse.",
+        ),
+    ] {
+        let id = new_id();
+        visit_type::ActiveModel {
+            id: Set(id.clone()),
+            clinic_id: Set(clinic_id.to_owned()),
+            name: Set(name.into()),
+            minutes: Set(minutes),
+            self_schedule: Set(self_schedule),
+            instructions: Set(Some(instructions.into())),
+        }
+        .insert(&txn)
+        .await?;
+        kinds.push(id);
+    }
+    let mut templates = Vec::new();
+    for day in 1..=5 {
+        templates.push((day, 9 * 60, 12 * 60, kinds[0].clone()));
+    }
+    for day in [1, 3] {
+        templates.push((day, 13 * 60, 16 * 60, kinds[1].clone()));
+    }
+    templates.push((2, 13 * 60, 16 * 60, kinds[2].clone()));
+    for (day, start, end, kind) in templates {
+        availability::ActiveModel {
+            id: Set(new_id()),
+            clinic_id: Set(clinic_id.to_owned()),
+            clinician_id: Set(clinician.id.clone()),
+            location_id: Set(loc.clone()),
+            visit_type_id: Set(kind),
+            weekday: Set(day),
+            start_minute: Set(start),
+            end_minute: Set(end),
+            created_by: Set("demo seed".into()),
+            created_at: Set(now),
+            removed_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    sea_orm::TransactionSession::commit(txn).await?;
+    Ok(())
 }
 
 /// Imports every `*.json` bundle in `dir` (sorted by name; immunizations after patients).
@@ -153,6 +284,15 @@ pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
                 .await?;
         }
         meta_set(portal, "demo_seeded").await?;
+    }
+    // The care team, pharmacies and schedules came later than the first demo: a database
+    // seeded before them gets them on its next start.
+    if meta_get(portal, "demo_seeded").await?.is_some()
+        && meta_get(portal, "demo_care_seeded").await?.is_none()
+    {
+        let clinic_id = default_clinic(portal).await?;
+        seed_care(portal, &clinic_id).await?;
+        meta_set(portal, "demo_care_seeded").await?;
     }
     let demo = meta_get(portal, "demo_seeded").await?.is_some();
     let p = portal.patient_by_mrn(ACTIVATE_MRN).await;

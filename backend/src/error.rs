@@ -33,6 +33,9 @@ pub enum Error {
     /// The server is at capacity for expensive work (password hashing).
     #[error("busy")]
     Busy,
+    /// The change collides with another (a slot just booked, a request already open).
+    #[error("{0}")]
+    Conflict(String),
     /// Anything else: logged, never shown.
     #[error("unexpected: {0}")]
     Unexpected(String),

@@ -196,6 +196,15 @@ impl Portal {
             .one(&self.db)
             .await?
             .ok_or(Error::NotFound)?;
+        // Staff reach only their own clinic's patients.
+        if let ClinicActor::Staff(Principal::Staff { clinic_id, .. }) = by {
+            let p = crate::storage::entity::patient::Entity::find_by_id(o.patient_id.clone())
+                .one(&self.db)
+                .await?;
+            if p.map(|p| p.clinic_id) != *clinic_id {
+                return Err(Error::NotFound);
+            }
+        }
         let entry = base
             .patient(o.patient_id.clone())
             .category("results")

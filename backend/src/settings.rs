@@ -46,6 +46,16 @@ pub struct Settings {
     pub sms_enabled: bool,
     pub reset_token_ttl: Duration,
     pub one_time_code_ttl: Duration,
+    /// Patients may cancel or reschedule online until this long before a visit.
+    pub cancel_cutoff: Duration,
+    /// A reminder email goes out this long before a visit.
+    pub reminder_before: Duration,
+    /// The earliest a patient can book: this long from now.
+    pub booking_notice: Duration,
+    /// How far ahead slots are offered.
+    pub booking_horizon: Duration,
+    /// How long a waitlist offer stays open.
+    pub offer_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -81,6 +91,11 @@ impl Default for Settings {
             sms_enabled: true,
             reset_token_ttl: Duration::from_secs(3600),
             one_time_code_ttl: Duration::from_secs(10 * 60),
+            cancel_cutoff: Duration::from_secs(24 * 3600),
+            reminder_before: Duration::from_secs(24 * 3600),
+            booking_notice: Duration::from_secs(2 * 3600),
+            booking_horizon: Duration::from_secs(60 * 24 * 3600),
+            offer_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Shared typed models of the portal: validated values, DTOs and enums. No I/O; builds for wasm too.
 
 pub mod account;
+pub mod care;
 pub mod person;
 pub mod records;
 pub mod security;

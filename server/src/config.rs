@@ -22,6 +22,10 @@ pub struct Config {
     pub idle_timeout_minutes: u64,
     pub absolute_timeout_hours: u64,
     pub lockout_threshold: u32,
+    /// Hours before a visit that its reminder email goes out.
+    pub reminder_hours: u64,
+    /// Hours before a visit after which patients can no longer cancel online.
+    pub cancel_cutoff_hours: u64,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The key that seals secrets at rest (base64, 32 bytes). Without it, a key is generated
     /// into `data_dir/server.key` on first start; an https portal must configure it.
@@ -46,6 +50,8 @@ struct FileConfig {
     idle_timeout_minutes: Option<u64>,
     absolute_timeout_hours: Option<u64>,
     lockout_threshold: Option<u32>,
+    reminder_hours: Option<u64>,
+    cancel_cutoff_hours: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
     server_key: Option<String>,
     require_second_factor: Option<bool>,
@@ -166,6 +172,12 @@ impl Config {
             lockout_threshold: parse_env("PORTAL_LOCKOUT_THRESHOLD")?
                 .or(file.lockout_threshold)
                 .unwrap_or(10),
+            reminder_hours: parse_env("PORTAL_REMINDER_HOURS")?
+                .or(file.reminder_hours)
+                .unwrap_or(24),
+            cancel_cutoff_hours: parse_env("PORTAL_CANCEL_CUTOFF_HOURS")?
+                .or(file.cancel_cutoff_hours)
+                .unwrap_or(24),
         })
     }
 
@@ -174,6 +186,8 @@ impl Config {
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout_minutes * 60),
             absolute_timeout: std::time::Duration::from_secs(self.absolute_timeout_hours * 3600),
             lockout_threshold: self.lockout_threshold,
+            reminder_before: std::time::Duration::from_secs(self.reminder_hours * 3600),
+            cancel_cutoff: std::time::Duration::from_secs(self.cancel_cutoff_hours * 3600),
             mail_from: self.mail_from.clone(),
             public_url: self.public_origin(),
             server_key: self.load_server_key()?,

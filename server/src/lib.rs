@@ -3,6 +3,7 @@
 pub mod config;
 pub mod downloads;
 pub mod feed;
+pub mod messages;
 pub mod web;
 
 use backend::notify::{Mailer, OutboxMailer, SmtpMailer};

@@ -430,6 +430,18 @@ async fn serve(cfg: Config, portal: backend::Portal) -> Result<(), String> {
         .warm_up()
         .await
         .map_err(|e| e.to_string())?;
+    // Appointment reminders: every minute, each due reminder claimed by one update, so
+    // several instances never send one twice.
+    let reminders = portal.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = reminders.send_due_reminders().await {
+                tracing::warn!(error = %e, "appointment reminders failed this round");
+            }
+        }
+    });
     let options = server::leptos_options(&cfg);
     let app = router(WebState {
         portal,

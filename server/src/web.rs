@@ -55,6 +55,23 @@ pub fn router(state: WebState) -> Router {
         .route("/download/summary.xml", get(crate::downloads::summary_ccda))
         .route("/download/record.json", get(crate::downloads::record))
         .route("/fhir/import", axum::routing::post(crate::feed::import))
+        .route(
+            "/messages/send",
+            axum::routing::post(crate::messages::patient_send).layer(
+                axum::extract::DefaultBodyLimit::max(crate::messages::BODY_LIMIT),
+            ),
+        )
+        .route(
+            "/staff/messages/send",
+            axum::routing::post(crate::messages::staff_send).layer(
+                axum::extract::DefaultBodyLimit::max(crate::messages::BODY_LIMIT),
+            ),
+        )
+        .route(
+            "/messages/attachment/{id}",
+            get(crate::messages::attachment_download),
+        )
+        .route("/calendar/{file}", get(crate::messages::calendar))
         .leptos_routes_with_context(&options, routes, ctx.clone(), move || {
             shell(shell_options.clone())
         })

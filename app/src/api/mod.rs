@@ -3,11 +3,14 @@
 
 pub mod activation;
 pub mod activity;
+pub mod appointments;
 pub mod auth;
+pub mod messages;
 pub mod record;
 pub mod results;
 pub mod security;
 pub mod sessions;
+pub mod staff;
 
 /// Who may call a server function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +21,25 @@ pub enum Policy {
     SignedIn,
     /// A signed-in patient, on their own record.
     Patient,
+    /// Signed-in staff in one of these roles (the backend checks the same again).
+    Staff(&'static [Role]),
 }
+
+use domain::session::Role;
+
+/// Staff who answer the team inbox.
+pub const INBOX: &[Role] = &[Role::Clinician, Role::FrontDesk];
+/// Staff who decide refills and review results.
+pub const CLINICIAN: &[Role] = &[Role::Clinician];
+/// Staff who see the refill queue and mark approved refills sent.
+pub const REFILL_QUEUE: &[Role] = &[Role::Clinician, Role::FrontDesk];
+/// Staff who book and cancel for patients, work visit requests, register patients and
+/// manage their accounts.
+pub const FRONT_DESK: &[Role] = &[Role::FrontDesk, Role::Admin];
+/// Staff who manage schedules (clinicians their own) and look patients up.
+pub const SCHEDULE: &[Role] = &[Role::FrontDesk, Role::Admin, Role::Clinician];
+/// Every staff role.
+pub const ANY_STAFF: &[Role] = &[Role::Clinician, Role::FrontDesk, Role::Admin];
 
 /// Every server function's endpoint and policy. A function missing here fails the tests.
 pub const POLICIES: &[(&str, Policy)] = &[
@@ -79,6 +100,47 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/recovery/reset_send_code", Policy::Public),
     ("/api/recovery/reset_factor", Policy::Public),
     ("/api/recovery/reset", Policy::Public),
+    ("/api/messages/teams", Policy::Patient),
+    ("/api/messages/list", Policy::Patient),
+    ("/api/messages/thread", Policy::Patient),
+    ("/api/messages/unread", Policy::Patient),
+    ("/api/appointments/page", Policy::Patient),
+    ("/api/appointments/slots", Policy::Patient),
+    ("/api/appointments/book", Policy::Patient),
+    ("/api/appointments/cancel", Policy::Patient),
+    ("/api/appointments/reschedule", Policy::Patient),
+    ("/api/appointments/request", Policy::Patient),
+    ("/api/appointments/waitlist", Policy::Patient),
+    ("/api/appointments/accept", Policy::Patient),
+    ("/api/refills/list", Policy::Patient),
+    ("/api/refills/pharmacies", Policy::Patient),
+    ("/api/refills/request", Policy::Patient),
+    ("/api/home/care", Policy::Patient),
+    ("/api/staff/home", Policy::Staff(ANY_STAFF)),
+    ("/api/staff/inbox", Policy::Staff(INBOX)),
+    ("/api/staff/thread", Policy::Staff(INBOX)),
+    ("/api/staff/assign", Policy::Staff(INBOX)),
+    ("/api/staff/close", Policy::Staff(INBOX)),
+    ("/api/staff/patients", Policy::Staff(SCHEDULE)),
+    ("/api/staff/register", Policy::Staff(FRONT_DESK)),
+    ("/api/staff/letter", Policy::Staff(FRONT_DESK)),
+    ("/api/staff/account", Policy::Staff(FRONT_DESK)),
+    ("/api/staff/refills", Policy::Staff(REFILL_QUEUE)),
+    ("/api/staff/approve", Policy::Staff(CLINICIAN)),
+    ("/api/staff/deny", Policy::Staff(CLINICIAN)),
+    ("/api/staff/sent", Policy::Staff(REFILL_QUEUE)),
+    ("/api/staff/schedule", Policy::Staff(SCHEDULE)),
+    ("/api/staff/setup", Policy::Staff(SCHEDULE)),
+    ("/api/staff/template_add", Policy::Staff(SCHEDULE)),
+    ("/api/staff/template_remove", Policy::Staff(SCHEDULE)),
+    ("/api/staff/exception_add", Policy::Staff(SCHEDULE)),
+    ("/api/staff/requests", Policy::Staff(FRONT_DESK)),
+    ("/api/staff/request_done", Policy::Staff(FRONT_DESK)),
+    ("/api/staff/slots", Policy::Staff(FRONT_DESK)),
+    ("/api/staff/book", Policy::Staff(FRONT_DESK)),
+    ("/api/staff/cancel", Policy::Staff(FRONT_DESK)),
+    ("/api/staff/results", Policy::Staff(CLINICIAN)),
+    ("/api/staff/result", Policy::Staff(CLINICIAN)),
 ];
 
 pub fn policy_of(path: &str) -> Option<Policy> {
@@ -158,6 +220,17 @@ pub mod ssr {
             .is_some_and(|v| v.contains("text/html"))
     }
 
+    /// The caller as staff in one of `roles`, through the backend's access layer.
+    pub async fn staff(
+        c: &Call,
+        roles: &'static [domain::session::Role],
+        what: &str,
+    ) -> Result<backend::StaffAccess, AppError> {
+        Ok(c.portal
+            .staff_access(&c.principal, roles, what, &c.meta)
+            .await?)
+    }
+
     /// Runs a server function body after checking `policy`, and maps errors to statuses.
     pub async fn run<T, F, Fut>(policy: Policy, body: F) -> Result<T, AppError>
     where
@@ -176,7 +249,12 @@ pub mod ssr {
                 (_, Principal::Anonymous) => Err(AppError::sign_in_needed()),
                 (Policy::SignedIn, _) => Ok(()),
                 (Policy::Patient, Principal::Patient { .. }) => Ok(()),
-                (Policy::Patient, Principal::Staff { user_id, .. }) => {
+                (Policy::Staff(roles), Principal::Staff { role, .. }) if roles.contains(role) => {
+                    Ok(())
+                }
+                (Policy::Patient, Principal::Staff { user_id, .. })
+                | (Policy::Staff(_), Principal::Staff { user_id, .. })
+                | (Policy::Staff(_), Principal::Patient { user_id, .. }) => {
                     let path = parts.uri.path().to_owned();
                     audit::record(
                         &portal.db,

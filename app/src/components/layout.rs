@@ -1,6 +1,7 @@
 //! The signed-in frame: header with the patient's name, section navigation, sign-out.
 
 use crate::api::auth::{current_user, sign_out};
+use domain::session::Role;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
@@ -140,6 +141,24 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("/activity", "Activity"),
 ];
 
+/// How many conversations have an unread reply, next to "Messages"; checked again on every
+/// move within the portal.
+#[component]
+fn UnreadBadge() -> impl IntoView {
+    let location = use_location();
+    let count = Resource::new(
+        move || location.pathname.get(),
+        |_| crate::api::messages::unread_count(),
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || count.get().and_then(Result::ok).filter(|n| *n > 0).map(|n| view! {
+                <span class="badge">{format!(" ({n} unread)")}</span>
+            })}
+        </Transition>
+    }
+}
+
 #[component]
 pub fn PortalLayout() -> impl IntoView {
     let who = Resource::new_blocking(|| (), |_| current_user());
@@ -150,6 +169,7 @@ pub fn PortalLayout() -> impl IntoView {
                     Ok(Some(me)) => {
                         provide_context(me.clone());
                         let timeout = me.idle_timeout_secs;
+                        let role = me.role;
                         let me = StoredValue::new(me);
                         view! {
                             <a class="skip" href="#main">"Skip to main content"</a>
@@ -165,10 +185,85 @@ pub fn PortalLayout() -> impl IntoView {
                             </header>
                             <nav aria-label="Portal sections" class="sections">
                                 <ul>
-                                    {SECTIONS
+                                    {if role.is_staff() {
+                                        STAFF_SECTIONS
+                                            .iter()
+                                            .filter(|(_, _, roles)| roles.contains(&role))
+                                            .map(|(href, label, _)| view! {
+                                                <li><A href=*href exact=true>{*label}</A></li>
+                                            }.into_any())
+                                            .collect_view()
+                                    } else {
+                                        SECTIONS
+                                            .iter()
+                                            .map(|(href, label)| {
+                                                if *href == "/messages" {
+                                                    view! { <li><A href=*href>{*label}<UnreadBadge /></A></li> }.into_any()
+                                                } else {
+                                                    view! { <li><A href=*href>{*label}</A></li> }.into_any()
+                                                }
+                                            })
+                                            .collect_view()
+                                    }}
+                                </ul>
+                            </nav>
+                            <main id="main" tabindex="-1">
+                                <Outlet />
+                            </main>
+                            <IdleWatch timeout_secs=timeout />
+                        }
+                            .into_any()
+                    }
+                    _ => view! { <Redirect path="/signin" /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The staff console's sections: (path, label, roles that work there). The backend refuses
+/// the others whatever links are shown.
+pub const STAFF_SECTIONS: &[(&str, &str, &[Role])] = &[
+    ("/staff", "Console home", crate::api::ANY_STAFF),
+    ("/staff/messages", "Team inbox", crate::api::INBOX),
+    ("/staff/refills", "Refill queue", crate::api::REFILL_QUEUE),
+    ("/staff/schedule", "Schedule", crate::api::SCHEDULE),
+    ("/staff/patients", "Patients", crate::api::SCHEDULE),
+    ("/staff/results", "Results to review", crate::api::CLINICIAN),
+    ("/account", "Account and security", crate::api::ANY_STAFF),
+];
+
+/// The staff console's frame: the same header and idle sign-out, the console's sections.
+#[component]
+pub fn StaffLayout() -> impl IntoView {
+    let who = Resource::new_blocking(|| (), |_| current_user());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match who.await {
+                    Ok(Some(me)) if me.role.is_staff() => {
+                        provide_context(me.clone());
+                        let timeout = me.idle_timeout_secs;
+                        let role = me.role;
+                        view! {
+                            <a class="skip" href="#main">"Skip to main content"</a>
+                            <header class="top staff">
+                                <p class="brand">"My Health Connection · Staff console"</p>
+                                <p class="who">
+                                    <span class="sr-only">"Signed in as "</span>
+                                    {me.display_name.clone()}
+                                </p>
+                                <form method="post" action="/api/auth/sign_out" class="signout">
+                                    <button type="submit" class="button secondary">"Sign out"</button>
+                                </form>
+                            </header>
+                            <nav aria-label="Console sections" class="sections">
+                                <ul>
+                                    {STAFF_SECTIONS
                                         .iter()
-                                        .map(|(href, label)| view! {
-                                            <li><A href=*href>{*label}</A></li>
+                                        .filter(|(_, _, roles)| roles.contains(&role))
+                                        .map(|(href, label, _)| view! {
+                                            <li><A href=*href exact=true>{*label}</A></li>
                                         })
                                         .collect_view()}
                                 </ul>
@@ -180,6 +275,7 @@ pub fn PortalLayout() -> impl IntoView {
                         }
                             .into_any()
                     }
+                    Ok(Some(_)) => view! { <Redirect path="/home" /> }.into_any(),
                     _ => view! { <Redirect path="/signin" /> }.into_any(),
                 }
             })}

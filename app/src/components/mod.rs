@@ -1,5 +1,6 @@
 //! Reusable pieces of the interface.
 
+pub mod care;
 pub mod factors;
 pub mod form;
 pub mod layout;

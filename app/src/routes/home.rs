@@ -1,12 +1,59 @@
 //! Home: what needs attention.
 
+use crate::api::appointments::{CareCards, home_care};
 use crate::api::record::home_highlights;
 use crate::error::AppError;
 use domain::records::RecordHighlights;
 use domain::session::{Me, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::components::{A, Redirect};
+
+fn care(c: CareCards) -> AnyView {
+    let unread = match c.unread {
+        0 => "No unread messages.".to_owned(),
+        1 => "1 conversation has a new reply.".to_owned(),
+        n => format!("{n} conversations have new replies."),
+    };
+    view! {
+        <article class="card">
+            <h2>"Upcoming visits"</h2>
+            {if c.upcoming.is_empty() {
+                view! { <p>"No upcoming visits."</p> }.into_any()
+            } else {
+                view! {
+                    <ul>{c.upcoming.into_iter().map(|a| view! {
+                        <li>
+                            {format!("{}: {} with {}", a.when, a.visit_type, a.clinician)}
+                            {a.instructions.map(|i| view! { <p class="instructions"><strong>"Before your visit: "</strong>{i}</p> })}
+                        </li>
+                    }).collect_view()}</ul>
+                }.into_any()
+            }}
+            {(c.offers > 0).then(|| view! { <p><strong>"An earlier time opened for a visit you are waiting for."</strong></p> })}
+            <A href="/appointments">"Go to appointments"</A>
+        </article>
+        <article class="card">
+            <h2>"Messages"</h2>
+            <p>{unread}</p>
+            <A href="/messages">"Go to messages"</A>
+        </article>
+        <article class="card">
+            <h2>"Refill requests"</h2>
+            {if c.open_refills.is_empty() {
+                view! { <p>"No refill requests."</p> }.into_any()
+            } else {
+                view! {
+                    <ul>{c.open_refills.into_iter().map(|r| view! {
+                        <li>{format!("{}: {}", r.medication, r.status.label())}</li>
+                    }).collect_view()}</ul>
+                }.into_any()
+            }}
+            <A href="/medications">"Go to medications"</A>
+        </article>
+    }
+    .into_any()
+}
 
 fn cards(h: RecordHighlights) -> AnyView {
     let results = match (h.new_results, h.latest_result_day) {
@@ -61,6 +108,9 @@ pub fn Home() -> impl IntoView {
         .unwrap_or_default();
     // Staff have no record of their own: no cards (and no refused call) for them.
     let patient = me.as_ref().is_some_and(|m| m.role == Role::Patient);
+    if me.as_ref().is_some_and(|m| m.role.is_staff()) {
+        return view! { <Redirect path="/staff" /> }.into_any();
+    }
     view! {
         <Title text="Home" />
         <h1>{format!("Welcome, {first}")}</h1>
@@ -79,10 +129,24 @@ pub fn Home() -> impl IntoView {
                 </Suspense>
                 }
             })}
+            {patient.then(|| {
+                let cards = Resource::new_blocking(|| (), |_| home_care());
+                view! {
+                    <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            match cards.await {
+                                Ok(c) => care(c),
+                                Err(e) => view! { <p class="alert" role="alert">{e.to_string()}</p> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                }
+            })}
             <article class="card">
                 <h2>"Emergencies"</h2>
                 <p>"This portal is not for emergencies. If you need urgent help, call 911."</p>
             </article>
         </section>
     }
+    .into_any()
 }

@@ -64,6 +64,10 @@ impl MigratorTrait for Migrator {
                 name: "m0003_health_record",
                 sql: include_str!("../../migrations/0003_health_record.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0004_care_team",
+                sql: include_str!("../../migrations/0004_care_team.sql"),
+            }),
         ]
     }
 }

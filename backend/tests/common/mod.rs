@@ -42,6 +42,53 @@ pub async fn portal() -> (Portal, Arc<TestClock>) {
     portal_with(Settings::for_tests()).await
 }
 
+/// A portal whose database takes concurrent connections: a fresh PostgreSQL database when
+/// `TEST_DATABASE_URL` is set, else a SQLite file (WAL, a pool of 8) in a temporary folder.
+pub async fn concurrent_portal() -> (Portal, Arc<TestClock>, Option<tempdir::Dir>) {
+    if !std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
+    {
+        let (p, c) = portal().await;
+        return (p, c, None);
+    }
+    let dir = tempdir::Dir::new();
+    let url = format!("sqlite://{}?mode=rwc", dir.path.join("portal.db").display());
+    let db = storage::connect(&url).await.expect("open a SQLite file");
+    storage::migrate(&db).await.expect("migrate SQLite");
+    let clock = Arc::new(TestClock::at(start_ms()));
+    let shared: Arc<dyn Clock> = clock.clone();
+    let mailer = Arc::new(backend::notify::OutboxMailer::new(
+        db.clone(),
+        shared.clone(),
+    ));
+    (
+        Portal::new(db, shared, Settings::for_tests(), mailer),
+        clock,
+        Some(dir),
+    )
+}
+
+/// A temporary folder, removed when dropped.
+pub mod tempdir {
+    pub struct Dir {
+        pub path: std::path::PathBuf,
+    }
+    impl Dir {
+        pub fn new() -> Self {
+            let path = std::env::temp_dir().join(format!("mhc-test-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&path).expect("create a temporary folder");
+            Self { path }
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
 /// A portal on a fresh database with the given settings.
 pub async fn portal_with(settings: Settings) -> (Portal, Arc<TestClock>) {
     let clock = Arc::new(TestClock::at(start_ms()));

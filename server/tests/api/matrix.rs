@@ -5,6 +5,7 @@ use crate::helpers::{TestApp, spawn_app};
 use app::api::{POLICIES, Policy, policy_of};
 use backend::demo::{ACTIVATE_MRN, READY_MRN, READY_USERNAME};
 use backend::storage::entity::user_account;
+use domain::session::Role;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -29,9 +30,56 @@ const EVERYONE: [Who; 7] = [
     Who::Suspended,
 ];
 
+/// Ids of patient A's records (and of the clinic) that samples name.
+struct Ids {
+    result: String,
+    session: String,
+    factor: String,
+    thread: String,
+    appointment: String,
+    medication: String,
+    patient: String,
+    follow_up: String,
+    clinician: String,
+}
+
 /// A request body for each server function; record ids always point at patient A's data.
-fn sample(path: &str, a_result: &str, a_session: &str, a_factor: &str) -> Option<String> {
+fn sample(path: &str, ids: &Ids) -> Option<String> {
+    let (a_result, a_session, a_factor) = (&ids.result, &ids.session, &ids.factor);
     Some(match path {
+        "/api/messages/teams" | "/api/messages/list" | "/api/messages/unread" => String::new(),
+        "/api/messages/thread" | "/api/staff/thread" => format!("id={}", ids.thread),
+        "/api/appointments/page" | "/api/refills/list" | "/api/refills/pharmacies"
+        | "/api/home/care" => String::new(),
+        "/api/appointments/slots" | "/api/staff/slots" => format!("visit_type={}", ids.follow_up),
+        "/api/appointments/book" => "slot=nope".into(),
+        "/api/appointments/cancel" => format!("id={}", ids.appointment),
+        "/api/appointments/reschedule" => format!("id={}&slot=nope", ids.appointment),
+        "/api/appointments/request" => "visit_type=nope&preferred=x".into(),
+        "/api/appointments/waitlist" => "visit_type=nope".into(),
+        "/api/appointments/accept" => "offer=nope".into(),
+        "/api/refills/request" => format!("medication={}&pharmacy=nope", ids.medication),
+        "/api/staff/home" | "/api/staff/refills" | "/api/staff/setup" | "/api/staff/requests"
+        | "/api/staff/results" => String::new(),
+        "/api/staff/inbox" => "view=unassigned".into(),
+        "/api/staff/assign" => format!("id={}&to=nobody", ids.thread),
+        "/api/staff/close" | "/api/staff/sent" | "/api/staff/request_done"
+        | "/api/staff/cancel" | "/api/staff/template_remove" => "id=nope".into(),
+        "/api/staff/letter" => "patient=nope".into(),
+        "/api/staff/patients" => "query=Dummett".into(),
+        "/api/staff/register" => "first_name=&last_name=&date_of_birth=&mrn=".into(),
+        "/api/staff/account" => format!("patient={}&action=explode", ids.patient),
+        "/api/staff/approve" => "id=nope&quantity=0".into(),
+        "/api/staff/deny" => "id=nope&reason=x".into(),
+        "/api/staff/schedule" => "day=".into(),
+        "/api/staff/template_add" => {
+            "clinician=x&location=x&visit_type=x&weekday=9&start=09:00&end=10:00".into()
+        }
+        "/api/staff/exception_add" => {
+            format!("clinician={}&day=2026-12-30&reason=x", ids.clinician)
+        }
+        "/api/staff/book" => format!("patient={}&slot=nope", ids.patient),
+        "/api/staff/result" => format!("id={a_result}&action=fly"),
         "/api/auth/sign_in" => "login=nobody&password=wrong-password-123".into(),
         "/api/auth/sign_out" | "/api/auth/me" => String::new(),
         "/api/activation/start" => {
@@ -102,7 +150,13 @@ fn sample(path: &str, a_result: &str, a_session: &str, a_factor: &str) -> Option
 fn targets_a_record(path: &str) -> bool {
     matches!(
         path,
-        "/api/results/get" | "/api/sessions/end" | "/api/security/remove_factor"
+        "/api/results/get"
+            | "/api/sessions/end"
+            | "/api/security/remove_factor"
+            | "/api/messages/thread"
+            | "/api/appointments/cancel"
+            | "/api/appointments/reschedule"
+            | "/api/refills/request"
     )
 }
 
@@ -122,7 +176,31 @@ fn allowed_reply(path: &str) -> &'static [u16] {
         | "/api/security/passkey_finish"
         | "/api/security/passkey_rename"
         | "/api/record/transmit"
-        | "/api/record/release_preference" => &[400],
+        | "/api/record/release_preference"
+        | "/api/appointments/book"
+        | "/api/appointments/reschedule"
+        | "/api/appointments/request"
+        | "/api/appointments/waitlist"
+        | "/api/refills/request"
+        | "/api/staff/assign"
+        | "/api/staff/register"
+        | "/api/staff/account"
+        | "/api/staff/approve"
+        | "/api/staff/deny"
+        | "/api/staff/template_add"
+        | "/api/staff/exception_add"
+        | "/api/staff/book"
+        | "/api/staff/result" => &[400],
+        // Unknown ids on purpose: nothing is changed.
+        "/api/appointments/accept"
+        | "/api/staff/close"
+        | "/api/staff/sent"
+        | "/api/staff/request_done"
+        | "/api/staff/cancel"
+        | "/api/staff/template_remove"
+        | "/api/staff/letter" => &[404],
+        // The first call cancels A's visit; later ones find it cancelled.
+        "/api/appointments/cancel" => &[200, 400],
         // New backup codes need a factor, which patient A's may be gone by then.
         "/api/security/backup_codes" => &[200, 400],
         _ => &[200],
@@ -152,6 +230,19 @@ fn expected(policy: Policy, who: Who, path: &str) -> &'static [u16] {
         (Policy::Patient, Who::Clinician | Who::FrontDesk | Who::Admin) => &[403],
         (Policy::Patient, Who::PatientB) if targets_a_record(path) => &[404],
         (Policy::Patient, _) => allowed_reply(path),
+        (Policy::Staff(_), Who::PatientA | Who::PatientB) => &[403],
+        (Policy::Staff(roles), staff) => {
+            let role = match staff {
+                Who::Clinician => Role::Clinician,
+                Who::FrontDesk => Role::FrontDesk,
+                _ => Role::Admin,
+            };
+            if roles.contains(&role) {
+                allowed_reply(path)
+            } else {
+                &[403]
+            }
+        }
     }
 }
 
@@ -187,6 +278,67 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         .id
         .clone();
 
+    let a_token = app.session_for(READY_USERNAME).await;
+    let a_principal = app.portal.principal(Some(&a_token)).await.unwrap();
+    let a_access = app
+        .portal
+        .own_record(&a_principal, &Default::default())
+        .await
+        .unwrap();
+    let team = app.portal.care_teams(&a_access).await.unwrap()[0]
+        .id
+        .clone();
+    let thread = app
+        .portal
+        .start_thread(
+            &a_access,
+            &team,
+            None,
+            "question",
+            "Private",
+            "For my team only",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let follow_up = backend::storage::entity::visit_type::Entity::find()
+        .filter(backend::storage::entity::visit_type::Column::Name.eq("Follow-up visit"))
+        .one(&app.portal.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let slot = app
+        .portal
+        .patient_slots(&a_access, &follow_up, None, Some("2030-01-07"))
+        .await
+        .unwrap_or_default();
+    let later = match slot.first() {
+        Some(s) => s.key.clone(),
+        None => app
+            .portal
+            .patient_slots(&a_access, &follow_up, None, None)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .key
+            .clone(),
+    };
+    let appointment = app
+        .portal
+        .book_appointment(&a_access, &later, "")
+        .await
+        .unwrap();
+    let medication = backend::storage::entity::medication::Entity::find()
+        .filter(backend::storage::entity::medication::Column::PatientId.eq(a_access.patient_id()))
+        .filter(backend::storage::entity::medication::Column::Status.eq("active"))
+        .one(&app.portal.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let clinician = app.user_id("fen.mocklin").await;
     let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m.to_string()))
         .collect();
@@ -214,7 +366,18 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
                     .await
                     .unwrap()
                     .id;
-            let body = sample(path, &a_result, &a_session, &a_factor).unwrap_or_else(|| {
+            let ids = Ids {
+                result: a_result.clone(),
+                session: a_session,
+                factor: a_factor.clone(),
+                thread: thread.clone(),
+                appointment: appointment.clone(),
+                medication: medication.clone(),
+                patient: a_access.patient_id().to_owned(),
+                follow_up: follow_up.clone(),
+                clinician: clinician.clone(),
+            };
+            let body = sample(path, &ids).unwrap_or_else(|| {
                 panic!("{path} has no sample request in the access-matrix test")
             });
             let token = session(&app, who).await;

@@ -11,6 +11,7 @@ pub struct Model {
     pub phone: Option<String>,
     pub require_second_factor: i64,
     pub created_at: i64,
+    pub time_zone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

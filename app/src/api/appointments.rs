@@ -1,0 +1,190 @@
+//! Appointments and refill requests, the patient's side, and the Home page's care cards.
+
+use crate::error::AppError;
+use domain::care::{AppointmentsPage, PharmacyView, RefillView, SlotView};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[server(prefix = "/api", endpoint = "appointments/page")]
+pub async fn load_appointments() -> Result<AppointmentsPage, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.patient_appointments(&access).await?)
+    })
+    .await
+}
+
+/// Open slots of a visit type, optionally from a day (`YYYY-MM-DD`).
+#[server(prefix = "/api", endpoint = "appointments/slots")]
+pub async fn open_slots(
+    visit_type: String,
+    from: Option<String>,
+) -> Result<Vec<SlotView>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal
+            .patient_slots(&access, &visit_type, None, from.as_deref())
+            .await?)
+    })
+    .await
+}
+
+/// Books a slot; returns the sentence to show.
+#[server(prefix = "/api", endpoint = "appointments/book")]
+pub async fn book(slot: String, reason: Option<String>) -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        c.portal
+            .book_appointment(&access, &slot, reason.as_deref().unwrap_or(""))
+            .await?;
+        Ok("Your appointment is booked. It is listed under Upcoming visits.".into())
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "appointments/cancel")]
+pub async fn cancel(id: String) -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        c.portal.cancel_appointment(&access, &id).await?;
+        Ok("Your appointment is cancelled.".into())
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "appointments/reschedule")]
+pub async fn reschedule(id: String, slot: String) -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        c.portal.reschedule_appointment(&access, &id, &slot).await?;
+        Ok("Your appointment is moved to the new time.".into())
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "appointments/request")]
+pub async fn request_visit(
+    visit_type: String,
+    preferred: String,
+    note: Option<String>,
+) -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        c.portal
+            .request_visit(
+                &access,
+                &visit_type,
+                &preferred,
+                note.as_deref().unwrap_or(""),
+            )
+            .await?;
+        Ok("Your request went to the front desk. They will contact you to find a time.".into())
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "appointments/waitlist")]
+pub async fn join_waitlist(
+    visit_type: String,
+    appointment: Option<String>,
+) -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        c.portal
+            .join_waitlist(&access, &visit_type, appointment.as_deref())
+            .await?;
+        Ok("You are on the waitlist. We email you when an earlier time opens.".into())
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "appointments/accept")]
+pub async fn accept_offer(offer: String) -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        c.portal.accept_offer(&access, &offer).await?;
+        Ok("The earlier time is yours. It is listed under Upcoming visits.".into())
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "refills/list")]
+pub async fn list_refills() -> Result<Vec<RefillView>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.patient_refills(&access).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "refills/pharmacies")]
+pub async fn pharmacies() -> Result<Vec<PharmacyView>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.pharmacies(&access).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "refills/request")]
+pub async fn request_refill(
+    medication: String,
+    pharmacy: String,
+    note: Option<String>,
+) -> Result<String, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        c.portal
+            .request_refill(
+                &access,
+                &medication,
+                &pharmacy,
+                note.as_deref().unwrap_or(""),
+            )
+            .await?;
+        Ok("Your refill request went to your care team. Follow its status below.".into())
+    })
+    .await
+}
+
+/// The Home page's cards about the care team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CareCards {
+    pub upcoming: Vec<domain::care::AppointmentView>,
+    pub unread: u64,
+    pub open_refills: Vec<RefillView>,
+    pub offers: usize,
+}
+
+#[server(prefix = "/api", endpoint = "home/care")]
+pub async fn home_care() -> Result<CareCards, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        let page = c.portal.patient_appointments(&access).await?;
+        let refills = c.portal.patient_refills(&access).await?;
+        Ok(CareCards {
+            upcoming: page
+                .upcoming
+                .into_iter()
+                .filter(|a| a.status == "Booked")
+                .take(3)
+                .collect(),
+            unread: c.portal.unread_threads(&access).await?,
+            open_refills: refills.into_iter().take(3).collect(),
+            offers: page.offers.len(),
+        })
+    })
+    .await
+}

@@ -1,0 +1,49 @@
+//! Secure messages, the patient's side. Messages are sent by a plain multipart form post to
+//! `/messages/send` (so attachments travel with their message); reading happens here.
+
+use crate::error::AppError;
+use domain::care::{TeamView, ThreadRow, ThreadView};
+use leptos::prelude::*;
+
+/// The care teams the patient can write to, with their expected response times.
+#[server(prefix = "/api", endpoint = "messages/teams")]
+pub async fn care_teams() -> Result<Vec<TeamView>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.care_teams(&access).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "messages/list")]
+pub async fn list_threads() -> Result<Vec<ThreadRow>, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.patient_threads(&access).await?)
+    })
+    .await
+}
+
+/// One thread; opening it marks it read.
+#[server(prefix = "/api", endpoint = "messages/thread")]
+pub async fn get_thread(id: String) -> Result<ThreadView, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.patient_thread(&access, &id).await?)
+    })
+    .await
+}
+
+/// How many threads have a reply the patient has not opened (for the navigation).
+#[server(prefix = "/api", endpoint = "messages/unread")]
+pub async fn unread_count() -> Result<u64, AppError> {
+    use super::{Policy, ssr};
+    ssr::run(Policy::Patient, |c| async move {
+        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+        Ok(c.portal.unread_threads(&access).await?)
+    })
+    .await
+}

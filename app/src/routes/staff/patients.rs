@@ -1,0 +1,147 @@
+//! Patients: search, registration with a printable activation letter, account unlock /
+//! suspend / restore, and booking a visit for a patient.
+
+use crate::api::staff::{
+    AccountAction, IssueLetter, RegisterPatient, load_schedule_setup, search_patients,
+};
+use crate::components::care::{action_notice, suspended};
+use crate::components::form::action_error;
+use domain::care::{ActivationLetter as Letter, PatientRow};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+fn letter(l: Letter) -> impl IntoView {
+    view! {
+        <section class="letter" aria-labelledby="letter-title">
+            <h2 id="letter-title">{format!("Your {} patient portal", l.clinic)}</h2>
+            <p>{format!("Dear {},", l.patient)}</p>
+            <p>{format!("you can now see your test results, message your care team and book visits online. Go to {} and enter your name, your date of birth ({}) and this activation code:", l.portal_url, l.birth_date)}</p>
+            <p class="code"><strong>{l.code}</strong></p>
+            <p>{format!("The code works once, until {}. Keep this letter private.", l.expires)}</p>
+            <p class="print-hide">"Print this page with your browser's Print command (Ctrl+P) and hand the letter to the patient."</p>
+        </section>
+    }
+}
+
+fn results(
+    rows: Vec<PatientRow>,
+    acct: ServerAction<AccountAction>,
+    issue: ServerAction<IssueLetter>,
+    kinds: Vec<(String, String)>,
+) -> AnyView {
+    if rows.is_empty() {
+        return view! { <p class="empty">"No patient matches."</p> }.into_any();
+    }
+    view! {
+        <ul class="patients">
+            {rows.into_iter().map(|p| {
+                let id = p.id.clone();
+                let (i1, i2, i3, i4, i5) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+                view! {
+                    <li>
+                        <p><strong>{p.name.clone()}</strong>{format!(" · born {} · MRN {} · {}", p.birth_date, p.mrn, p.account)}</p>
+                        <div class="actions">
+                            {(p.account == "No account").then(|| view! {
+                                <ActionForm action=issue attr:class="inline">
+                                    <input type="hidden" name="patient" value=i1.clone() />
+                                    <button type="submit" class="button secondary">"Issue an activation letter"</button>
+                                </ActionForm>
+                            })}
+                            {(p.account == "Locked").then(|| view! {
+                                <ActionForm action=acct attr:class="inline">
+                                    <input type="hidden" name="patient" value=i2.clone() />
+                                    <input type="hidden" name="action" value="unlock" />
+                                    <button type="submit" class="button secondary">"Unlock (identity checked)"</button>
+                                </ActionForm>
+                            })}
+                            {(p.account == "Suspended").then(|| view! {
+                                <ActionForm action=acct attr:class="inline">
+                                    <input type="hidden" name="patient" value=i3.clone() />
+                                    <input type="hidden" name="action" value="restore" />
+                                    <button type="submit" class="button secondary">"Restore (identity checked)"</button>
+                                </ActionForm>
+                            })}
+                            {matches!(p.account.as_str(), "Active" | "Locked").then(|| view! {
+                                <ActionForm action=acct attr:class="inline">
+                                    <input type="hidden" name="patient" value=i4.clone() />
+                                    <input type="hidden" name="action" value="suspend" />
+                                    <button type="submit" class="button secondary">"Suspend the account"</button>
+                                </ActionForm>
+                            })}
+                            <form method="get" action="/staff/schedule" class="inline">
+                                <input type="hidden" name="patient" value=i5.clone() />
+                                <label for=format!("k-{id}")>"Book a visit:"</label>
+                                <select id=format!("k-{id}") name="type">
+                                    {kinds.iter().map(|(k, n)| view! { <option value=k.clone()>{n.clone()}</option> }).collect_view()}
+                                </select>
+                                <button type="submit" class="button secondary">"Find a time"</button>
+                            </form>
+                        </div>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn PatientsPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.with(|q| q.get("q").filter(|v| !v.is_empty()));
+    let acct = ServerAction::<AccountAction>::new();
+    let issue = ServerAction::<IssueLetter>::new();
+    let register = ServerAction::<RegisterPatient>::new();
+    let found = Resource::new(
+        move || (q(), acct.version().get(), issue.version().get()),
+        |(q, _, _)| async move {
+            let kinds = load_schedule_setup()
+                .await
+                .map(|s| {
+                    s.visit_types
+                        .into_iter()
+                        .map(|k| (k.id, k.name))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            match q {
+                Some(q) => search_patients(q).await.map(|r| (r, kinds)),
+                None => Ok((vec![], kinds)),
+            }
+        },
+    );
+    view! {
+        <Title text="Patients" />
+        <h1>"Patients"</h1>
+        <Form method="GET" action="/staff/patients" attr:class="date-filter">
+            <fieldset>
+                <legend>"Find a patient"</legend>
+                <div class="field inline">
+                    <label for="q">"Name, MRN or date of birth"</label>
+                    <input id="q" name="q" type="search" prop:value=move || q().unwrap_or_default() autocomplete="off" />
+                </div>
+                <button type="submit" class="button">"Search"</button>
+            </fieldset>
+        </Form>
+        {action_error(acct.value())}
+        {action_notice(acct.value())}
+        {action_error(issue.value())}
+        {move || issue.value().get().and_then(Result::ok).map(letter)}
+        {move || q().map(|_| suspended(found, move |(rows, kinds)| results(rows, acct, issue, kinds)))}
+        <section aria-labelledby="register-title">
+            <h2 id="register-title">"Register a new patient"</h2>
+            <ActionForm action=register>
+                <div class="field"><label for="r-first">"First name"</label><input id="r-first" name="first_name" type="text" required autocomplete="off" /></div>
+                <div class="field"><label for="r-last">"Last name"</label><input id="r-last" name="last_name" type="text" required autocomplete="off" /></div>
+                <div class="field"><label for="r-dob">"Date of birth"</label><input id="r-dob" name="date_of_birth" type="date" required /></div>
+                <div class="field"><label for="r-mrn">"MRN (from the record system)"</label><input id="r-mrn" name="mrn" type="text" required autocomplete="off" /></div>
+                {action_error(register.value())}
+                <button type="submit" class="button">"Register and issue the activation letter"</button>
+            </ActionForm>
+            {move || register.value().get().and_then(Result::ok).map(letter)}
+        </section>
+    }
+    .into_any()
+}
