@@ -693,8 +693,19 @@ async fn more_patients(portal: &Portal, n: usize) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn many_concurrent_bookings_of_one_slot_make_exactly_one_appointment() {
-    let (portal, _clock, _dir) = concurrent_portal().await;
+async fn many_concurrent_bookings_of_one_slot_make_exactly_one_appointment_on_a_sqlite_file() {
+    let (portal, _clock, _dir) = sqlite_file_portal().await;
+    race(portal).await;
+}
+
+/// On PostgreSQL when `TEST_DATABASE_URL` names one (CI does); in-memory SQLite otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_bookings_of_one_slot_make_exactly_one_appointment_on_the_test_database() {
+    let (portal, _clock) = portal().await;
+    race(portal).await;
+}
+
+async fn race(portal: Portal) {
     seed(&portal).await;
     let a = dara(&portal).await;
     let b = emet(&portal).await;

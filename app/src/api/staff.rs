@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use domain::care::{
-    ActivationLetter, AppointmentView, InboxView, PatientRow, RefillView, ResultToReview,
+    ActivationLetter, AppointmentView, PatientRow, RefillView, ResultToReview,
     ScheduleSetup, SlotView, StaffHome, ThreadRow, ThreadView, VisitRequestView,
 };
 use leptos::prelude::*;
@@ -23,7 +23,7 @@ pub async fn load_staff_home() -> Result<StaffHome, AppError> {
 pub async fn inbox(view: Option<String>) -> Result<Vec<ThreadRow>, AppError> {
     use super::{INBOX, Policy, ssr};
     ssr::run(Policy::Staff(INBOX), |c| async move {
-        let view = InboxView::parse(view.as_deref().unwrap_or(""))
+        let view = domain::care::InboxView::parse(view.as_deref().unwrap_or(""))
             .map_err(|e| AppError::BadRequest(e.0))?;
         let s = ssr::staff(&c, INBOX, "team inbox").await?;
         Ok(c.portal.inbox(&s, view).await?)
@@ -175,6 +175,7 @@ pub async fn load_schedule_setup() -> Result<ScheduleSetup, AppError> {
     .await
 }
 
+#[cfg(feature = "ssr")]
 fn weekday(s: &str) -> Result<i32, AppError> {
     match s.trim().parse::<i32>() {
         Ok(n) if (1..=7).contains(&n) => Ok(n),
@@ -182,6 +183,7 @@ fn weekday(s: &str) -> Result<i32, AppError> {
     }
 }
 
+#[cfg(feature = "ssr")]
 fn clock(s: &str, what: &str) -> Result<i32, AppError> {
     domain::care::parse_clock(s, what).map_err(|e| AppError::BadRequest(e.0))
 }

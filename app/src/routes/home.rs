@@ -7,7 +7,7 @@ use domain::records::RecordHighlights;
 use domain::session::{Me, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::A;
 
 fn care(c: CareCards) -> AnyView {
     let unread = match c.unread {
@@ -108,9 +108,7 @@ pub fn Home() -> impl IntoView {
         .unwrap_or_default();
     // Staff have no record of their own: no cards (and no refused call) for them.
     let patient = me.as_ref().is_some_and(|m| m.role == Role::Patient);
-    if me.as_ref().is_some_and(|m| m.role.is_staff()) {
-        return view! { <Redirect path="/staff" /> }.into_any();
-    }
+    let staff = me.as_ref().is_some_and(|m| m.role.is_staff());
     view! {
         <Title text="Home" />
         <h1>{format!("Welcome, {first}")}</h1>
@@ -128,6 +126,13 @@ pub fn Home() -> impl IntoView {
                     })}
                 </Suspense>
                 }
+            })}
+            {staff.then(|| view! {
+                <article class="card">
+                    <h2>"Staff console"</h2>
+                    <p>"Your queues: the team inbox, refills, the schedule, patients and results."</p>
+                    <A href="/staff">"Open the staff console"</A>
+                </article>
             })}
             {patient.then(|| {
                 let cards = Resource::new_blocking(|| (), |_| home_care());

@@ -42,17 +42,9 @@ pub async fn portal() -> (Portal, Arc<TestClock>) {
     portal_with(Settings::for_tests()).await
 }
 
-/// A portal whose database takes concurrent connections: a fresh PostgreSQL database when
-/// `TEST_DATABASE_URL` is set, else a SQLite file (WAL, a pool of 8) in a temporary folder.
-pub async fn concurrent_portal() -> (Portal, Arc<TestClock>, Option<tempdir::Dir>) {
-    if !std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_default()
-        .trim()
-        .is_empty()
-    {
-        let (p, c) = portal().await;
-        return (p, c, None);
-    }
+/// A portal on a SQLite file (WAL, a pool of 8 connections) in a temporary folder, whatever
+/// `TEST_DATABASE_URL` says: for tests of concurrent writers on the embedded database.
+pub async fn sqlite_file_portal() -> (Portal, Arc<TestClock>, tempdir::Dir) {
     let dir = tempdir::Dir::new();
     let url = format!("sqlite://{}?mode=rwc", dir.path.join("portal.db").display());
     let db = storage::connect(&url).await.expect("open a SQLite file");
@@ -63,11 +55,7 @@ pub async fn concurrent_portal() -> (Portal, Arc<TestClock>, Option<tempdir::Dir
         db.clone(),
         shared.clone(),
     ));
-    (
-        Portal::new(db, shared, Settings::for_tests(), mailer),
-        clock,
-        Some(dir),
-    )
+    (Portal::new(db, shared, Settings::for_tests(), mailer), clock, dir)
 }
 
 /// A temporary folder, removed when dropped.
