@@ -12,8 +12,11 @@ const file = process.argv[2] ?? 'target/site/pkg/mhc.wasm';
 // downloads and the access log: about 558,000 measured). Lazy routes were tried: they bring the
 // record pages down to 417,000 but need async hydration (hydrate_lazy), which pulled the
 // password-strength chunk (zxcvbn) back into the main module (748,000 in all), so they wait
-// until that chunk can stay split under async hydration.
-const BROTLI_BUDGET = 575_000;
+// until that chunk can stay split under async hydration. Raised to 790,000 when the care-team
+// pages arrived (messages, appointments, refills on Medications, Home cards) together with the
+// whole staff console (inbox, refill queue, schedule, patients, results): about 765,000
+// measured. The staff pages are the first candidates for a chunk of their own.
+const BROTLI_BUDGET = 790_000;
 
 const raw = readFileSync(file);
 const gz = gzipSync(raw, { level: 9 }).length;

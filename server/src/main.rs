@@ -498,6 +498,9 @@ fn print_sign_ins(cfg: &Config, d: &demo::DemoSignIns) {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    println!(
+        "  The staff console is at {url}/staff (team inbox, refills, schedule, patients, results)."
+    );
     println!();
 }
 

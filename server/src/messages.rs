@@ -277,7 +277,9 @@ fn attachment(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
     // Never rendered in the portal's origin, whatever its bytes.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
+        HeaderValue::from_static(
+            "default-src 'none'; sandbox; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        ),
     );
     res
 }

@@ -215,7 +215,10 @@ async fn security_headers(https: bool, mut req: Request, next: Next) -> Response
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     );
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&policy) {
+    // A response that set a stricter policy of its own (user files: `sandbox`) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(v) = HeaderValue::from_str(&policy)
+    {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(

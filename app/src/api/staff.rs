@@ -3,8 +3,8 @@
 
 use crate::error::AppError;
 use domain::care::{
-    ActivationLetter, AppointmentView, PatientRow, RefillView, ResultToReview,
-    ScheduleSetup, SlotView, StaffHome, ThreadRow, ThreadView, VisitRequestView,
+    ActivationLetter, AppointmentView, PatientRow, RefillView, ResultToReview, ScheduleSetup,
+    SlotView, StaffHome, ThreadRow, ThreadView, VisitRequestView,
 };
 use leptos::prelude::*;
 

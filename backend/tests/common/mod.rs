@@ -55,7 +55,11 @@ pub async fn sqlite_file_portal() -> (Portal, Arc<TestClock>, tempdir::Dir) {
         db.clone(),
         shared.clone(),
     ));
-    (Portal::new(db, shared, Settings::for_tests(), mailer), clock, dir)
+    (
+        Portal::new(db, shared, Settings::for_tests(), mailer),
+        clock,
+        dir,
+    )
 }
 
 /// A temporary folder, removed when dropped.

@@ -1,5 +1,6 @@
 //! HTTP integration tests: the whole router, a fresh in-memory database with the demo data.
 
+mod care;
 mod helpers;
 mod matrix;
 mod record;
