@@ -166,8 +166,11 @@ CREATE TABLE visit_request (
   requested_by TEXT NOT NULL REFERENCES user_account(id),
   requested_at BIGINT NOT NULL,
   handled_by TEXT,
-  handled_at BIGINT
+  handled_at BIGINT,
+  -- patient and visit type while open: one open request per kind of visit, also under races.
+  open_key TEXT
 );
+CREATE UNIQUE INDEX visit_request_open ON visit_request(open_key);
 CREATE INDEX visit_request_status ON visit_request(status, requested_at);
 
 -- Waiting for an earlier slot of a visit type (optionally with one clinician). When a slot
@@ -182,8 +185,11 @@ CREATE TABLE waitlist_entry (
   status TEXT NOT NULL,
   created_at BIGINT NOT NULL,
   offered_at BIGINT,
-  ended_at BIGINT
+  ended_at BIGINT,
+  -- patient and visit type while waiting: one place on each waitlist.
+  open_key TEXT
 );
+CREATE UNIQUE INDEX waitlist_entry_open ON waitlist_entry(open_key);
 CREATE INDEX waitlist_entry_type ON waitlist_entry(visit_type_id, status);
 CREATE TABLE waitlist_offer (
   id TEXT PRIMARY KEY,

@@ -95,9 +95,15 @@ impl Portal {
             &self.db,
             self.now(),
             staff.meta(),
-            staff
-                .entry("patient.search")
-                .detail(format!("{} found", found.len())),
+            staff.entry("patient.search").detail(format!(
+                "{} found: {}",
+                found.len(),
+                found
+                    .iter()
+                    .map(|x| x.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
         )
         .await?;
         let accounts = user_account::Entity::find()
@@ -156,7 +162,7 @@ impl Portal {
             .await?;
         if taken > 0 {
             return Err(Error::Conflict(
-                "A patient with this MRN is already registered. Search for them instead.".into(),
+                "This MRN is already in use. Check it, or search for the patient instead.".into(),
             ));
         }
         let now = self.now();
@@ -185,7 +191,7 @@ impl Portal {
                     Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
                 ) {
                     Error::Conflict(
-                        "A patient with this MRN is already registered. Search for them instead."
+                        "This MRN is already in use. Check it, or search for the patient instead."
                             .into(),
                     )
                 } else {
@@ -332,7 +338,14 @@ impl Portal {
             Entry::new("result.review_list", Outcome::Ok)
                 .actor(staff.user_id().to_owned())
                 .category("results")
-                .detail(format!("{} results", rows.len())),
+                .detail(format!(
+                    "{} results; patients: {}",
+                    rows.len(),
+                    rows.iter()
+                        .map(|x| x.patient_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )),
         )
         .await?;
         Ok(rows

@@ -649,7 +649,16 @@ impl Portal {
             staff
                 .entry("message.inbox")
                 .category("messages")
-                .detail(format!("{} ({} threads)", view.key(), threads.len())),
+                .detail(format!(
+                    "{} ({} threads); patients: {}",
+                    view.key(),
+                    threads.len(),
+                    threads
+                        .iter()
+                        .map(|x| x.patient_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )),
         )
         .await?;
         self.rows(threads, Side::Staff).await
@@ -768,9 +777,17 @@ impl Portal {
                 Expr::value(staff.user_id().to_owned()),
             );
         }
-        q.filter(message_thread::Column::Id.eq(t.id.clone()))
+        let updated = q
+            .filter(message_thread::Column::Id.eq(t.id.clone()))
+            .filter(message_thread::Column::Status.eq(OPEN))
             .exec(&txn)
-            .await?;
+            .await?
+            .rows_affected;
+        if updated == 0 {
+            return Err(Error::Invalid(
+                "This conversation was closed a moment ago. Your reply was not sent.".into(),
+            ));
+        }
         audit::record(
             &txn,
             now,

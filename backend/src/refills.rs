@@ -55,8 +55,19 @@ impl Portal {
         let med = medication::Entity::find_by_id(medication_id.to_owned())
             .one(&self.db)
             .await?
-            .filter(|m| m.patient_id == access.patient_id())
-            .ok_or(Error::NotFound)?;
+            .filter(|m| m.patient_id == access.patient_id());
+        let Some(med) = med else {
+            access
+                .audit(
+                    self,
+                    "refill.requested",
+                    "medications",
+                    Some(medication_id),
+                    Outcome::Denied,
+                )
+                .await?;
+            return Err(Error::NotFound);
+        };
         if med.status != "active" {
             return Err(Error::Invalid(format!(
                 "{} is not an active medication, so it cannot be refilled. Message your care team if you still take it.",
@@ -229,7 +240,14 @@ impl Portal {
             staff
                 .entry("refill.queue")
                 .category("medications")
-                .detail(format!("{} open", rows.len())),
+                .detail(format!(
+                    "{} open; patients: {}",
+                    rows.len(),
+                    rows.iter()
+                        .map(|x| x.patient_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )),
         )
         .await?;
         self.refill_views(staff.clinic_id(), rows, true).await
@@ -352,6 +370,7 @@ impl Portal {
     }
 
     pub async fn approve_refill(&self, staff: &StaffAccess, id: &str, quantity: i32) -> Result<()> {
+        let quantity = domain::care::parse_quantity(&quantity.to_string())?;
         self.refill_step(staff, id, RefillStatus::Approved, Some(quantity), None)
             .await
     }

@@ -385,6 +385,11 @@ impl Portal {
         booked_by: &str,
         reason: Option<String>,
     ) -> Result<String> {
+        // One booking at a time per clinician and per patient: the no-op updates take their
+        // row locks (PostgreSQL; SQLite has one writer anyway) until the transaction ends,
+        // so the overlap check below sees every visit committed before it.
+        lock_account(txn, &slot.template.clinician_id).await?;
+        lock_patient(txn, patient_id).await?;
         let id = new_id();
         let row = appointment::ActiveModel {
             id: Set(id.clone()),
@@ -461,10 +466,7 @@ impl Portal {
         self.tell_patient(
             access.patient_id(),
             "your appointment is booked",
-            &format!(
-                "Your appointment on {} is booked. Sign in to see the details and how to prepare.",
-                self.clinic_zone(&clinic).await?.format(slot.start)
-            ),
+            "Your appointment is booked. Sign in to the portal to see when and where, and how to prepare.",
         )
         .await;
         Ok(id)
@@ -496,14 +498,10 @@ impl Portal {
         )
         .await?;
         txn.commit().await?;
-        let zone = self.clinic_zone(staff.clinic_id()).await?;
         self.tell_patient(
             &p.id,
             "your clinic booked an appointment",
-            &format!(
-                "Your clinic booked an appointment for you on {}. Sign in to see the details.",
-                zone.format(slot.start)
-            ),
+            "Your clinic booked an appointment for you. Sign in to the portal to see the details.",
         )
         .await;
         Ok(id)
@@ -617,7 +615,7 @@ impl Portal {
         )
         .await?;
         txn.commit().await?;
-        self.offer_freed(&a).await?;
+        self.offer_freed_logged(&a).await;
         Ok(())
     }
 
@@ -674,7 +672,7 @@ impl Portal {
         )
         .await?;
         txn.commit().await?;
-        self.offer_freed(&old).await?;
+        self.offer_freed_logged(&old).await;
         Ok(new)
     }
 
@@ -700,17 +698,13 @@ impl Portal {
         )
         .await?;
         txn.commit().await?;
-        let zone = self.clinic_zone(staff.clinic_id()).await?;
         self.tell_patient(
             &a.patient_id,
             "an appointment was cancelled",
-            &format!(
-                "Your clinic cancelled your appointment on {}. Sign in to book another time.",
-                zone.format(a.start_at)
-            ),
+            "Your clinic cancelled one of your appointments. Sign in to the portal to see which, and to book another time.",
         )
         .await;
-        self.offer_freed(&a).await?;
+        self.offer_freed_logged(&a).await;
         Ok(())
     }
 
@@ -937,9 +931,20 @@ impl Portal {
             requested_at: Set(now),
             handled_by: Set(None),
             handled_at: Set(None),
+            open_key: Set(Some(format!("{}:{}", access.patient_id(), kind.id))),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::Conflict(format!(
+                    "You already asked for a {} visit; the front desk will contact you about it.",
+                    kind.name
+                ))
+            } else {
+                e.into()
+            }
+        })?;
         audit::record(
             &txn,
             now,
@@ -1017,7 +1022,14 @@ impl Portal {
             staff
                 .entry("appointment.requests")
                 .category("appointments")
-                .detail(format!("{} open", mine.len())),
+                .detail(format!(
+                    "{} open; patients: {}",
+                    mine.len(),
+                    mine.iter()
+                        .map(|x| x.patient_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )),
         )
         .await?;
         self.request_views(mine, staff.clinic_id(), true).await
@@ -1040,6 +1052,10 @@ impl Portal {
                 Expr::value(staff.user_id().to_owned()),
             )
             .col_expr(visit_request::Column::HandledAt, Expr::value(now))
+            .col_expr(
+                visit_request::Column::OpenKey,
+                Expr::value(Option::<String>::None),
+            )
             .filter(visit_request::Column::Id.eq(r.id.clone()))
             .filter(visit_request::Column::Status.eq("open"))
             .exec(&txn)
@@ -1104,8 +1120,10 @@ impl Portal {
         let now = self.now();
         let txn = self.db.begin().await?;
         let id = new_id();
+        let open_key = format!("{}:{}", access.patient_id(), kind.id);
         waitlist_entry::ActiveModel {
             id: Set(id.clone()),
+            open_key: Set(Some(open_key)),
             patient_id: Set(access.patient_id().to_owned()),
             visit_type_id: Set(kind.id),
             clinician_id: Set(None),
@@ -1116,7 +1134,17 @@ impl Portal {
             ended_at: Set(None),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::Conflict(format!(
+                    "You are already on the waitlist for a {} visit.",
+                    kind.name
+                ))
+            } else {
+                e.into()
+            }
+        })?;
         audit::record(
             &txn,
             now,
@@ -1130,6 +1158,14 @@ impl Portal {
         .await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Offers a freed slot after its cancel committed: a failure here is logged, and the
+    /// cancel the person asked for still stands.
+    async fn offer_freed_logged(&self, freed: &appointment::Model) {
+        if let Err(e) = self.offer_freed(freed).await {
+            tracing::warn!(error = %e, "a freed slot could not be offered to the waitlist");
+        }
     }
 
     /// A freed slot goes to everyone waiting for that kind of visit (whose own visit, if
@@ -1279,8 +1315,19 @@ impl Portal {
         let entry = waitlist_entry::Entity::find_by_id(offer.entry_id.clone())
             .one(&self.db)
             .await?
-            .filter(|e| e.patient_id == access.patient_id())
-            .ok_or(Error::NotFound)?;
+            .filter(|e| e.patient_id == access.patient_id());
+        let Some(entry) = entry else {
+            access
+                .audit(
+                    self,
+                    "appointment.offer",
+                    "appointments",
+                    Some(offer_id),
+                    Outcome::Denied,
+                )
+                .await?;
+            return Err(Error::NotFound);
+        };
         if offer.status != "open" || offer.expires_at <= now || entry.status != "waiting" {
             return Err(Error::Conflict(
                 "This offer has ended. You are still on the waitlist if you did not leave it."
@@ -1315,7 +1362,20 @@ impl Portal {
                 .await?
             && a.status == BOOKED
         {
+            // The entry ends as booked below, not as "ended" by this cancel.
             self.cancel_in(&txn, &a, access.actor()).await?;
+            audit::record(
+                &txn,
+                now,
+                access.meta(),
+                Entry::new("appointment.cancelled", Outcome::Ok)
+                    .actor(access.actor().to_owned())
+                    .patient(access.patient_id().to_owned())
+                    .category("appointments")
+                    .object(a.id.clone())
+                    .detail("replaced by an earlier slot from the waitlist"),
+            )
+            .await?;
             replaced = Some(a);
         }
         waitlist_offer::Entity::update_many()
@@ -1326,6 +1386,10 @@ impl Portal {
         waitlist_entry::Entity::update_many()
             .col_expr(waitlist_entry::Column::Status, Expr::value("booked"))
             .col_expr(waitlist_entry::Column::EndedAt, Expr::value(now))
+            .col_expr(
+                waitlist_entry::Column::OpenKey,
+                Expr::value(Option::<String>::None),
+            )
             .filter(waitlist_entry::Column::Id.eq(entry.id.clone()))
             .exec(&txn)
             .await?;
@@ -1343,7 +1407,7 @@ impl Portal {
         .await?;
         txn.commit().await?;
         if let Some(a) = replaced {
-            self.offer_freed(&a).await?;
+            self.offer_freed_logged(&a).await;
         }
         Ok(id)
     }
@@ -1373,16 +1437,10 @@ impl Portal {
             if claimed == 0 {
                 continue;
             }
-            let clinic = clinic_of(&self.db, &a.patient_id).await?;
-            let zone = self.clinic_zone(&clinic).await?;
             self.tell_patient(
                 &a.patient_id,
                 "appointment reminder",
-                &format!(
-                    "This is a reminder of your appointment on {} ({}). Sign in to see where to go and how to prepare, or to cancel.",
-                    zone.format(a.start_at),
-                    zone.name()
-                ),
+                "You have an appointment coming up soon. Sign in to the portal to see when and where, how to prepare, or to cancel.",
             )
             .await;
             sent += 1;
@@ -1523,22 +1581,23 @@ impl Portal {
                 kind.minutes, kind.name
             )));
         }
+        let id = new_id();
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        lock_account(&txn, clinician_id).await?;
         let overlap = availability::Entity::find()
             .filter(availability::Column::ClinicianId.eq(clinician_id))
             .filter(availability::Column::Weekday.eq(weekday))
             .filter(availability::Column::RemovedAt.is_null())
             .filter(availability::Column::StartMinute.lt(end_minute))
             .filter(availability::Column::EndMinute.gt(start_minute))
-            .count(&self.db)
+            .count(&txn)
             .await?;
         if overlap > 0 {
             return Err(Error::Conflict(
                 "These hours overlap another template of this clinician on that day. Remove that one first, or choose other hours.".into(),
             ));
         }
-        let id = new_id();
-        let now = self.now();
-        let txn = self.db.begin().await?;
         availability::ActiveModel {
             id: Set(id.clone()),
             clinic_id: Set(staff.clinic_id().to_owned()),
@@ -1691,7 +1750,14 @@ impl Portal {
             staff
                 .entry("appointment.schedule")
                 .category("appointments")
-                .detail(format!("{day}: {} visits", rows.len())),
+                .detail(format!(
+                    "{day}: {} visits; patients: {}",
+                    rows.len(),
+                    rows.iter()
+                        .map(|x| x.patient_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )),
         )
         .await?;
         let views = self
@@ -1739,6 +1805,33 @@ impl Portal {
     }
 }
 
+/// Takes the row lock of a clinician's (or another account's) row for the rest of the
+/// transaction, by a write that changes nothing.
+async fn lock_account<C: ConnectionTrait>(txn: &C, id: &str) -> Result<()> {
+    user_account::Entity::update_many()
+        .col_expr(
+            user_account::Column::UpdatedAt,
+            Expr::col(user_account::Column::UpdatedAt).into(),
+        )
+        .filter(user_account::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The same for a patient's row.
+async fn lock_patient<C: ConnectionTrait>(txn: &C, id: &str) -> Result<()> {
+    patient::Entity::update_many()
+        .col_expr(
+            patient::Column::UpdatedAt,
+            Expr::col(patient::Column::UpdatedAt).into(),
+        )
+        .filter(patient::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 fn visit_type_view(k: &visit_type::Model) -> VisitTypeView {
     VisitTypeView {
         id: k.id.clone(),
@@ -1757,7 +1850,8 @@ pub(crate) fn optional_note(s: &str, what: &str) -> Result<Option<String>> {
 
 /// RFC 5545 text: backslash, semicolon, comma and newline escaped.
 fn ics_text(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    s.replace('\r', "")
+        .replace('\\', "\\\\")
         .replace(';', "\\;")
         .replace(',', "\\,")
         .replace('\n', "\\n")

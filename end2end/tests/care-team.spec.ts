@@ -92,7 +92,7 @@ test('a patient message reaches the team inbox, the clinician replies and the pa
     await checkA11y(patient, 'messages');
     await patient.getByLabel('What is it about?').selectOption({ label: 'A medical question' });
     await patient.getByLabel('Subject').fill(subject);
-    await patient.getByLabel('Message').fill('I feel dizzy when I stand up. See https://example.org/dizzy for what I read.');
+    await patient.getByRole('textbox', { name: 'Message', exact: true }).fill('I feel dizzy when I stand up. See https://example.org/dizzy for what I read.');
     await patient.getByLabel('Attachments (optional)').setInputFiles({
       name: 'readings.pdf',
       mimeType: 'application/pdf',
@@ -108,7 +108,7 @@ test('a patient message reaches the team inbox, the clinician replies and the pa
   });
 
   await test.step('an attachment that is not a PDF, JPEG or PNG is refused with what to fix', async () => {
-    await patient.getByLabel('Message').fill('And this file.');
+    await patient.getByRole('textbox', { name: 'Message', exact: true }).fill('And this file.');
     await patient.getByLabel('Attachments (optional)').setInputFiles({
       name: 'notes.pdf',
       mimeType: 'application/pdf',
@@ -135,7 +135,7 @@ test('a patient message reaches the team inbox, the clinician replies and the pa
     await expect(staff.page.getByRole('main')).toContainText('Dara Dummett');
     await expect(staff.page.getByRole('main')).toContainText('I feel dizzy when I stand up.');
     await checkA11y(staff.page, 'staff thread');
-    await staff.page.getByLabel('Message').fill('Stand up slowly and drink water. If you faint, call 911.');
+    await staff.page.getByRole('textbox', { name: 'Message', exact: true }).fill('Stand up slowly and drink water. If you faint, call 911.');
     await staff.page.getByRole('button', { name: 'Send reply' }).click();
     await expect(staff.page).toHaveURL(/\/staff\/messages\/[0-9a-f-]+\?sent=1$/);
     await settle(staff.page);
@@ -203,9 +203,12 @@ test('a patient books a slot, the front desk sees it on the schedule, and the pa
     await settle(desk.page);
     await checkA11y(desk.page, 'schedule');
     await expect(desk.page.getByRole('region', { name: /Wednesday/ })).toContainText('Dara Dummett, Follow-up visit with Dr Fen Mocklin (Booked)');
-    await desk.page.goto('/staff/patients?q=Dummett');
+    await desk.page.goto('/staff/patients');
     await settle(desk.page);
+    await desk.page.getByLabel('Name, MRN or date of birth').fill('Dummett');
+    await desk.page.getByRole('button', { name: 'Search' }).click();
     await expect(desk.page.getByRole('main')).toContainText('MRN BC909B9D');
+    expect(desk.page.url()).not.toContain('Dummett');
     await checkA11y(desk.page, 'patients');
   });
 

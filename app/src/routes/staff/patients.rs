@@ -2,15 +2,13 @@
 //! suspend / restore, and booking a visit for a patient.
 
 use crate::api::staff::{
-    AccountAction, IssueLetter, RegisterPatient, load_schedule_setup, search_patients,
+    AccountAction, IssueLetter, RegisterPatient, SearchPatients, load_schedule_setup,
 };
 use crate::components::care::{action_notice, suspended};
 use crate::components::form::action_error;
 use domain::care::{ActivationLetter as Letter, PatientRow};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
-use leptos_router::hooks::use_query_map;
 
 fn letter(l: Letter) -> impl IntoView {
     view! {
@@ -89,47 +87,59 @@ fn results(
 
 #[component]
 pub fn PatientsPage() -> impl IntoView {
-    let query = use_query_map();
-    let q = move || query.with(|q| q.get("q").filter(|v| !v.is_empty()));
+    // The search goes in a POST body: names, MRNs and dates of birth stay out of URLs.
+    let search = ServerAction::<SearchPatients>::new();
     let acct = ServerAction::<AccountAction>::new();
     let issue = ServerAction::<IssueLetter>::new();
     let register = ServerAction::<RegisterPatient>::new();
-    let found = Resource::new(
-        move || (q(), acct.version().get(), issue.version().get()),
-        |(q, _, _)| async move {
-            let kinds = load_schedule_setup()
-                .await
-                .map(|s| {
-                    s.visit_types
-                        .into_iter()
-                        .map(|k| (k.id, k.name))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
-            match q {
-                Some(q) => search_patients(q).await.map(|r| (r, kinds)),
-                None => Ok((vec![], kinds)),
-            }
+    let kinds = Resource::new(
+        || (),
+        |_| async move {
+            load_schedule_setup().await.map(|s| {
+                s.visit_types
+                    .into_iter()
+                    .map(|k| (k.id, k.name))
+                    .collect::<Vec<_>>()
+            })
         },
     );
+    // After an account action or a letter, the same search runs again to show the new state.
+    let last = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(i) = search.input().get() {
+            last.set(Some(i.query));
+        }
+    });
+    Effect::new(move |prev: Option<()>| {
+        acct.version().get();
+        issue.version().get();
+        if prev.is_some()
+            && let Some(query) = last.get_untracked()
+        {
+            search.dispatch(SearchPatients { query });
+        }
+    });
     view! {
         <Title text="Patients" />
         <h1>"Patients"</h1>
-        <Form method="GET" action="/staff/patients" attr:class="date-filter">
+        <ActionForm action=search attr:class="date-filter">
             <fieldset>
                 <legend>"Find a patient"</legend>
                 <div class="field inline">
                     <label for="q">"Name, MRN or date of birth"</label>
-                    <input id="q" name="q" type="search" prop:value=move || q().unwrap_or_default() autocomplete="off" />
+                    <input id="q" name="query" type="search" required autocomplete="off" />
                 </div>
                 <button type="submit" class="button">"Search"</button>
             </fieldset>
-        </Form>
+        </ActionForm>
+        {action_error(search.value())}
         {action_error(acct.value())}
         {action_notice(acct.value())}
         {action_error(issue.value())}
         {move || issue.value().get().and_then(Result::ok).map(letter)}
-        {move || q().map(|_| suspended(found, move |(rows, kinds)| results(rows, acct, issue, kinds)))}
+        {move || search.value().get().and_then(Result::ok).map(|rows| {
+            suspended(kinds, move |k| results(rows.clone(), acct, issue, k))
+        })}
         <section aria-labelledby="register-title">
             <h2 id="register-title">"Register a new patient"</h2>
             <ActionForm action=register>

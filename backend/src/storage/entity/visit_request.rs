@@ -16,6 +16,7 @@ pub struct Model {
     pub requested_at: i64,
     pub handled_by: Option<String>,
     pub handled_at: Option<i64>,
+    pub open_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ pub struct Model {
     pub created_at: i64,
     pub offered_at: Option<i64>,
     pub ended_at: Option<i64>,
+    pub open_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
