@@ -100,6 +100,15 @@ async fn a_patient_message_reaches_the_team_inbox_and_the_reply_comes_back_unrea
     let fen = clinician(&portal).await;
     let unassigned = portal.inbox(&fen, InboxView::Unassigned).await.unwrap();
     assert_eq!(unassigned.len(), 1);
+    // The inbox read names the patients it showed.
+    let listed = audit_rows(&portal, "message.inbox").await;
+    assert!(
+        listed[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains(a.patient_id())
+    );
     assert!(unassigned[0].unread);
     assert_eq!(unassigned[0].patient.as_deref(), Some("Dara Dummett"));
     clock.advance(HOUR);
@@ -758,4 +767,81 @@ async fn race(portal: Portal) {
         .unwrap();
     assert_eq!(booked.len(), 1);
     assert_eq!(audit_rows(&portal, "appointment.booked").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_second_open_visit_request_or_waitlist_place_for_the_same_kind_is_refused() {
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    let a = dara(&portal).await;
+    let new_problem = kind(&portal, "New problem visit").await;
+    portal
+        .request_visit(&a, &new_problem, "Mornings next week", "Knee pain")
+        .await
+        .unwrap();
+    assert!(matches!(
+        portal
+            .request_visit(&a, &new_problem, "Any afternoon", "")
+            .await,
+        Err(Error::Conflict(_))
+    ));
+    let riley = front_desk(&portal).await;
+    let open = portal.visit_requests(&riley).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(
+        audit_rows(&portal, "appointment.requests").await[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains(a.patient_id())
+    );
+    portal
+        .handle_visit_request(&riley, &open[0].id)
+        .await
+        .unwrap();
+    // Handled: a new request is possible again.
+    portal
+        .request_visit(&a, &new_problem, "Any afternoon", "")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_waitlist_follows_a_rescheduled_visit_and_ends_with_a_cancelled_one() {
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    let a = dara(&portal).await;
+    let follow_up = kind(&portal, "Follow-up visit").await;
+    let slots = portal
+        .patient_slots(&a, &follow_up, None, Some("2026-12-09"))
+        .await
+        .unwrap();
+    let first = portal
+        .book_appointment(&a, &slots[0].key, "")
+        .await
+        .unwrap();
+    portal
+        .join_waitlist(&a, &follow_up, Some(&first))
+        .await
+        .unwrap();
+    let moved = portal
+        .reschedule_appointment(&a, &first, &slots[2].key)
+        .await
+        .unwrap();
+    let entry = backend::storage::entity::waitlist_entry::Entity::find()
+        .one(&portal.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.appointment_id.as_deref(), Some(moved.as_str()));
+    assert_eq!(entry.status, "waiting");
+    portal.cancel_appointment(&a, &moved).await.unwrap();
+    let entry = backend::storage::entity::waitlist_entry::Entity::find()
+        .one(&portal.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.status, "ended");
+    // With the old place ended, the patient may join again.
+    portal.join_waitlist(&a, &follow_up, None).await.unwrap();
 }

@@ -69,12 +69,12 @@ async function signInReadResultsSignOut(page: Page): Promise<void> {
   });
 
   await test.step('a section that is not built yet', async () => {
-    await openSection(page, 'Messages');
-    await expect(page).toHaveURL(/\/messages$/);
+    await openSection(page, 'Proxy access');
+    await expect(page).toHaveURL(/\/proxy$/);
     await settle(page);
-    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Messages');
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Proxy access');
     await expect(page.getByText(MSG.notAvailable).first()).toBeVisible();
-    await checkA11y(page, 'messages (not available yet)');
+    await checkA11y(page, 'proxy access (not available yet)');
   });
 
   await test.step('sign out; back shows no health information', async () => {

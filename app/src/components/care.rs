@@ -99,6 +99,22 @@ pub fn MessageFields() -> impl IntoView {
     }
 }
 
+/// One line about a thread: who, what, when, who has it (one text, so it hydrates as one).
+fn meta_line(t: &ThreadRow) -> String {
+    let mut line = String::new();
+    if let Some(p) = &t.patient {
+        line.push_str(&format!("{p} · "));
+    }
+    line.push_str(&format!("{} · with {} · {}", t.topic, t.with, t.last_at));
+    if let Some(a) = &t.assigned {
+        line.push_str(&format!(" · assigned to {a}"));
+    }
+    if t.closed {
+        line.push_str(" · closed");
+    }
+    line
+}
+
 /// A list of threads linking to `base` + id.
 pub fn thread_list(rows: Vec<ThreadRow>, base: &'static str, empty: &'static str) -> AnyView {
     if rows.is_empty() {
@@ -111,12 +127,7 @@ pub fn thread_list(rows: Vec<ThreadRow>, base: &'static str, empty: &'static str
                 view! {
                     <li class:unread=t.unread>
                         <A href=format!("{base}{}", t.id)>{label}</A>
-                        <p class="meta">
-                            {t.patient.map(|p| format!("{p} · "))}
-                            {format!("{} · with {} · {}", t.topic, t.with, t.last_at)}
-                            {t.assigned.map(|a| format!(" · assigned to {a}"))}
-                            {t.closed.then_some(" · closed")}
-                        </p>
+                        <p class="meta">{meta_line(&t)}</p>
                     </li>
                 }
             }).collect_view()}

@@ -231,6 +231,7 @@ pub const STAFF_SECTIONS: &[(&str, &str, &[Role])] = &[
     ("/staff/patients", "Patients", crate::api::SCHEDULE),
     ("/staff/results", "Results to review", crate::api::CLINICIAN),
     ("/account", "Account and security", crate::api::ANY_STAFF),
+    ("/activity", "Activity", crate::api::ANY_STAFF),
 ];
 
 /// The staff console's frame: the same header and idle sign-out, the console's sections.

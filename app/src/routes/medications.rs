@@ -56,7 +56,7 @@ fn refills_table(rows: Vec<RefillView>) -> AnyView {
                         <td>{r.status.label()}</td>
                         <td>{r.pharmacy}</td>
                         <td>{r.requested}</td>
-                        <td>{answer}{r.decided.map(|d| format!(" ({d})"))}</td>
+                        <td>{match r.decided { Some(d) => format!("{answer} ({d})"), None => answer }}</td>
                     </tr>
                 }
             })
@@ -116,17 +116,17 @@ pub fn MedicationsPage() -> impl IntoView {
         <Title text="Medications" />
         <h1>"Medications"</h1>
         <p>"The medicines your clinic has prescribed."</p>
+        <section aria-labelledby="med-list-title">
+            <h2 id="med-list-title">"Your medications"</h2>
+            <DateFilter what="prescribed" />
+            {ranged_list(list_medications, list)}
+        </section>
         <section aria-labelledby="refill-title">
             <h2 id="refill-title">"Request a refill"</h2>
             <p>"Your care team answers within 2 business days. Running out sooner? Call the clinic."</p>
             {suspended(form_data, move |(m, p)| refill_form(m, p, act))}
             <h3>"Your refill requests"</h3>
             {suspended(refills, refills_table)}
-        </section>
-        <section aria-labelledby="med-list-title">
-            <h2 id="med-list-title">"Your medications"</h2>
-            <DateFilter what="prescribed" />
-            {ranged_list(list_medications, list)}
         </section>
     }
     .into_any()

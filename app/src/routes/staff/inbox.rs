@@ -46,8 +46,13 @@ fn thread(
         <Title text=t.row.subject.clone() />
         <h1>{t.row.subject.clone()}</h1>
         <p class="meta">
-            {format!("{} · {} · with {}", t.row.patient.clone().unwrap_or_default(), t.row.topic, t.row.with)}
-            {t.row.assigned.clone().map(|a| format!(" · assigned to {a}"))}
+            {format!(
+                "{} · {} · with {}{}",
+                t.row.patient.clone().unwrap_or_default(),
+                t.row.topic,
+                t.row.with,
+                t.row.assigned.clone().map(|a| format!(" · assigned to {a}")).unwrap_or_default()
+            )}
         </p>
         {talk}
         {(!closed).then(move || view! {

@@ -23,8 +23,13 @@ pub fn ResultsReviewPage() -> impl IntoView {
                     {rows.into_iter().enumerate().map(|(i, r)| { let rid = r.id.clone(); view! {
                         <li>
                             <p><strong>{format!("{}: {}", r.patient, r.name)}</strong>
-                                {format!(" {} {} · {}", r.value, r.flag.clone().map(|f| format!("({f})")).unwrap_or_default(), r.date)}
-                                {r.held.clone().map(|h| format!(" · held: {h}"))}
+                                {format!(
+                                    " {} {} · {}{}",
+                                    r.value,
+                                    r.flag.clone().map(|f| format!("({f})")).unwrap_or_default(),
+                                    r.date,
+                                    r.held.clone().map(|h| format!(" · held: {h}")).unwrap_or_default()
+                                )}
                             </p>
                             {(!r.reviewed).then(|| view! {
                                 <ActionForm action=act attr:class="inline">
