@@ -268,6 +268,12 @@ export async function settle(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle');
 }
 
+/** Waits until the portal's wasm has hydrated the page, then for what it fetched at once. */
+export async function hydrated(page: Page): Promise<void> {
+  await page.locator('body[data-hydrated]').waitFor({ state: 'attached', timeout: 20_000 });
+  await page.waitForLoadState('networkidle');
+}
+
 export async function gotoSignIn(page: Page): Promise<void> {
   await page.goto('/signin');
   await settle(page);

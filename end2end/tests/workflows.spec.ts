@@ -1,4 +1,5 @@
 import * as OTPAuth from 'otpauth';
+// Runs after second-factor.spec.ts (alphabetical order): its clinician starts without a second step.
 import type { Browser, Page } from '@playwright/test';
 import {
   DARA,
@@ -11,6 +12,7 @@ import {
   expectNoCspViolations,
   expectNoPageErrors,
   gotoSignIn,
+  hydrated,
   latestMail,
   mhc,
   settle,
@@ -89,6 +91,7 @@ test('a patient message reaches the team inbox, the clinician replies and the pa
     await settle(patient);
     await expect(patient.getByRole('note')).toContainText('In an emergency, call 911');
     await expect(patient.getByRole('note')).toContainText('within 2 business days');
+    await hydrated(patient);
     await checkA11y(patient, 'messages');
     await patient.getByLabel('What is it about?').selectOption({ label: 'A medical question' });
     await patient.getByLabel('Subject').fill(subject);
@@ -185,6 +188,7 @@ test('a patient books a slot, the front desk sees it on the schedule, and the pa
     await settle(patient);
     const first = patient.getByRole('radio').first();
     await expect(patient.getByRole('group', { name: 'Choose a time' })).toContainText('09:00');
+    await hydrated(patient);
     await checkA11y(patient, 'open times');
     await first.check();
     await patient.getByLabel('Reason for the visit (optional)').fill('Blood pressure check');
@@ -248,23 +252,28 @@ test('a patient asks for a refill, the clinician denies it with a reason, and th
     await signInPatient(patient);
     await patient.goto('/medications');
     await settle(patient);
+    await hydrated(patient);
     await checkA11y(patient, 'medications with refills');
+    expectNoPageErrors(consoleLog);
     await patient.getByLabel('Pharmacy').selectOption({ index: 1 });
     await patient.getByLabel('Note for your care team (optional)').fill('Three days of tablets left');
     await patient.getByRole('button', { name: 'Request a refill' }).click();
     await expect(patient.getByRole('status').filter({ hasText: 'Your refill request went to your care team.' })).toBeVisible();
     await expect(patient.getByRole('region', { name: 'Request a refill' })).toContainText('Requested');
+    expectNoPageErrors(consoleLog);
   });
 
   await test.step('a second request for the same medication is refused with a clear message', async () => {
     await patient.getByRole('button', { name: 'Request a refill' }).click();
     await expect(alertBox(patient)).toContainText('is already requested and open');
+    expectNoPageErrors(consoleLog);
   });
 
   await test.step('the clinician denies it with a reason', async () => {
     await signInStaff(clinician.page, FEN);
     await clinician.page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Refill queue' }).click();
     await settle(clinician.page);
+    await hydrated(clinician.page);
     await checkA11y(clinician.page, 'refill queue');
     const card = clinician.page.getByRole('article').filter({ hasText: 'Dara Dummett' }).first();
     await expect(card).toContainText('Three days of tablets left');
@@ -282,6 +291,7 @@ test('a patient asks for a refill, the clinician denies it with a reason, and th
     await patient.goto('/home');
     await settle(patient);
     await expect(patient.getByRole('main')).toContainText('Denied');
+    expectNoPageErrors(consoleLog);
     await checkA11y(patient, 'home with care cards');
     await patient.goto('/medications');
     await settle(patient);
