@@ -569,11 +569,14 @@ impl Portal {
         )
     }
 
+    /// Cancels a booked visit inside `txn`. `end_waitlist`: a waitlist place to move this
+    /// visit earlier ends with it (not when the visit is being replaced by another).
     async fn cancel_in<C: ConnectionTrait>(
         &self,
         txn: &C,
         a: &appointment::Model,
         by: &str,
+        end_waitlist: bool,
     ) -> Result<()> {
         let n = appointment::Entity::update_many()
             .col_expr(appointment::Column::Status, Expr::value(CANCELLED))
@@ -593,6 +596,20 @@ impl Portal {
                 "This appointment is already cancelled.".into(),
             ));
         }
+        if end_waitlist {
+            // Waiting to move a cancelled visit earlier has no point any more.
+            waitlist_entry::Entity::update_many()
+                .col_expr(waitlist_entry::Column::Status, Expr::value("ended"))
+                .col_expr(waitlist_entry::Column::EndedAt, Expr::value(self.now()))
+                .col_expr(
+                    waitlist_entry::Column::OpenKey,
+                    Expr::value(Option::<String>::None),
+                )
+                .filter(waitlist_entry::Column::AppointmentId.eq(a.id.clone()))
+                .filter(waitlist_entry::Column::Status.eq("waiting"))
+                .exec(txn)
+                .await?;
+        }
         Ok(())
     }
 
@@ -602,7 +619,7 @@ impl Portal {
         let a = self.own_appointment(access, id).await?;
         self.check_changeable(&a).await?;
         let txn = self.db.begin().await?;
-        self.cancel_in(&txn, &a, access.actor()).await?;
+        self.cancel_in(&txn, &a, access.actor(), true).await?;
         audit::record(
             &txn,
             self.now(),
@@ -649,7 +666,7 @@ impl Portal {
         let clinic = clinic_of(&self.db, access.patient_id()).await?;
         let slot = self.check_slot(&clinic, key, By::Patient).await?;
         let txn = self.db.begin().await?;
-        self.cancel_in(&txn, &old, access.actor()).await?;
+        self.cancel_in(&txn, &old, access.actor(), false).await?;
         let new = self
             .book_slot(
                 &txn,
@@ -658,6 +675,16 @@ impl Portal {
                 access.actor(),
                 old.reason.clone(),
             )
+            .await?;
+        // A waitlist place to move the old visit earlier now moves the new one.
+        waitlist_entry::Entity::update_many()
+            .col_expr(
+                waitlist_entry::Column::AppointmentId,
+                Expr::value(new.clone()),
+            )
+            .filter(waitlist_entry::Column::AppointmentId.eq(old.id.clone()))
+            .filter(waitlist_entry::Column::Status.eq("waiting"))
+            .exec(&txn)
             .await?;
         audit::record(
             &txn,
@@ -685,7 +712,7 @@ impl Portal {
             .ok_or(Error::NotFound)?;
         self.clinic_patient(staff, &a.patient_id).await?;
         let txn = self.db.begin().await?;
-        self.cancel_in(&txn, &a, staff.user_id()).await?;
+        self.cancel_in(&txn, &a, staff.user_id(), true).await?;
         audit::record(
             &txn,
             self.now(),
@@ -1363,7 +1390,7 @@ impl Portal {
             && a.status == BOOKED
         {
             // The entry ends as booked below, not as "ended" by this cancel.
-            self.cancel_in(&txn, &a, access.actor()).await?;
+            self.cancel_in(&txn, &a, access.actor(), false).await?;
             audit::record(
                 &txn,
                 now,
