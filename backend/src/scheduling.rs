@@ -1838,7 +1838,7 @@ async fn lock_account<C: ConnectionTrait>(txn: &C, id: &str) -> Result<()> {
     user_account::Entity::update_many()
         .col_expr(
             user_account::Column::UpdatedAt,
-            Expr::col(user_account::Column::UpdatedAt).into(),
+            Expr::col(user_account::Column::UpdatedAt),
         )
         .filter(user_account::Column::Id.eq(id))
         .exec(txn)
@@ -1851,7 +1851,7 @@ async fn lock_patient<C: ConnectionTrait>(txn: &C, id: &str) -> Result<()> {
     patient::Entity::update_many()
         .col_expr(
             patient::Column::UpdatedAt,
-            Expr::col(patient::Column::UpdatedAt).into(),
+            Expr::col(patient::Column::UpdatedAt),
         )
         .filter(patient::Column::Id.eq(id))
         .exec(txn)
