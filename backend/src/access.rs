@@ -77,6 +77,15 @@ impl PatientAccess {
         &self.meta
     }
 
+    /// An audit entry by the holder on this record, for a write that records it in its own
+    /// transaction.
+    pub fn entry(&self, action: &'static str, category: &'static str) -> Entry {
+        Entry::new(action, Outcome::Ok)
+            .actor(self.actor_user_id.clone())
+            .patient(self.patient_id.clone())
+            .category(category)
+    }
+
     /// The same access, for reads that the caller audits itself as one event.
     pub(crate) fn quiet(&self) -> Self {
         Self {
@@ -99,6 +108,20 @@ impl PatientAccess {
             .category(category)
             .detail(detail);
         audit::record(&portal.db, portal.now(), &self.meta, e).await
+    }
+
+    /// Records a refused attempt on `object` (someone else's, or missing) and gives the
+    /// 404 to answer: the two are never told apart.
+    pub async fn not_found(
+        &self,
+        portal: &Portal,
+        action: &'static str,
+        category: &'static str,
+        object: &str,
+    ) -> Result<Error> {
+        self.audit(portal, action, category, Some(object), Outcome::Denied)
+            .await?;
+        Ok(Error::NotFound)
     }
 
     /// Records that this access touched `category` data (view, download…).

@@ -4,7 +4,8 @@
 
 use crate::access::StaffAccess;
 use crate::audit::{self, Entry, Outcome};
-use crate::messaging::{INBOX_ROLES, names, patient_name};
+use crate::clinic::{clinic_patient_ids, names, patient_name, patient_names, shown};
+use crate::messaging::INBOX_ROLES;
 use crate::refills::{DECIDE_ROLES, SEND_ROLES};
 use crate::storage::entity::{observation, patient, user_account};
 use crate::{Error, Portal, Result, new_id};
@@ -17,11 +18,9 @@ use sea_orm::{
 };
 
 /// Who finds and registers patients and manages their accounts.
-pub const REGISTRATION_ROLES: &[Role] = &[Role::FrontDesk, Role::Admin];
+pub const REGISTRATION_ROLES: &[Role] = domain::session::staff_roles::FRONT_DESK;
 /// Who may look patients up (to answer a message, book a visit).
-pub const SEARCH_ROLES: &[Role] = &[Role::FrontDesk, Role::Admin, Role::Clinician];
-/// Every staff role.
-pub const STAFF_ROLES: &[Role] = &[Role::Clinician, Role::FrontDesk, Role::Admin];
+pub const SEARCH_ROLES: &[Role] = domain::session::staff_roles::SCHEDULE;
 
 impl Portal {
     /// What is waiting, per queue the role works.
@@ -95,15 +94,9 @@ impl Portal {
             &self.db,
             self.now(),
             staff.meta(),
-            staff.entry("patient.search").detail(format!(
-                "{} found: {}",
-                found.len(),
-                found
-                    .iter()
-                    .map(|x| x.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )),
+            staff
+                .entry("patient.search")
+                .detail(shown("search", found.iter().map(|p| p.id.as_str()))),
         )
         .await?;
         let accounts = user_account::Entity::find()
@@ -185,19 +178,14 @@ impl Portal {
         .insert(&txn)
         .await;
         if let Err(e) = inserted {
-            return Err(
-                if matches!(
-                    e.sql_err(),
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                ) {
-                    Error::Conflict(
-                        "This MRN is already in use. Check it, or search for the patient instead."
-                            .into(),
-                    )
-                } else {
-                    e.into()
-                },
-            );
+            return Err(if crate::storage::is_unique_violation(&e) {
+                Error::Conflict(
+                    "This MRN is already in use. Check it, or search for the patient instead."
+                        .into(),
+                )
+            } else {
+                e.into()
+            });
         }
         audit::record(
             &txn,
@@ -288,18 +276,8 @@ impl Portal {
         }
     }
 
-    async fn clinic_patient_ids(&self, staff: &StaffAccess) -> Result<Vec<String>> {
-        Ok(patient::Entity::find()
-            .filter(patient::Column::ClinicId.eq(staff.clinic_id()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| p.id)
-            .collect())
-    }
-
     async fn results_to_review_count(&self, staff: &StaffAccess) -> Result<u64> {
-        let ids = self.clinic_patient_ids(staff).await?;
+        let ids = clinic_patient_ids(&self.db, staff.clinic_id()).await?;
         Ok(observation::Entity::find()
             .filter(observation::Column::PatientId.is_in(ids))
             .filter(observation::Column::ReviewedAt.is_null())
@@ -311,7 +289,7 @@ impl Portal {
     /// Results not yet reviewed, and held ones, newest first (at most 100).
     pub async fn results_to_review(&self, staff: &StaffAccess) -> Result<Vec<ResultToReview>> {
         staff.require(DECIDE_ROLES)?;
-        let ids = self.clinic_patient_ids(staff).await?;
+        let ids = clinic_patient_ids(&self.db, staff.clinic_id()).await?;
         let rows = observation::Entity::find()
             .filter(observation::Column::PatientId.is_in(ids))
             .filter(observation::Column::Category.is_in(["laboratory", "imaging"]))
@@ -324,13 +302,11 @@ impl Portal {
             .limit(100)
             .all(&self.db)
             .await?;
-        let patients: std::collections::HashMap<String, String> = patient::Entity::find()
-            .filter(patient::Column::Id.is_in(rows.iter().map(|o| o.patient_id.clone())))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| (p.id.clone(), patient_name(&p)))
-            .collect();
+        let patients = patient_names(
+            &self.db,
+            rows.iter().map(|o| o.patient_id.clone()).collect(),
+        )
+        .await?;
         audit::record(
             &self.db,
             self.now(),
@@ -338,13 +314,9 @@ impl Portal {
             Entry::new("result.review_list", Outcome::Ok)
                 .actor(staff.user_id().to_owned())
                 .category("results")
-                .detail(format!(
-                    "{} results; patients: {}",
-                    rows.len(),
-                    rows.iter()
-                        .map(|x| x.patient_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
+                .detail(shown(
+                    "results to review",
+                    rows.iter().map(|x| x.patient_id.as_str()),
                 )),
         )
         .await?;

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod ccda;
+pub mod clinic;
 pub mod clock;
 pub mod console;
 pub mod crypto;

@@ -3,8 +3,9 @@
 
 use crate::access::{PatientAccess, StaffAccess};
 use crate::audit::{self, Entry, Outcome};
+use crate::clinic::{clinic_of, clinic_staff, names, patient_names, shown};
 use crate::storage::entity::{
-    care_team, message, message_attachment, message_thread, patient, user_account,
+    care_team, message, message_attachment, message_thread, user_account,
 };
 use crate::{Error, Portal, Result, new_id};
 use domain::care::{
@@ -26,7 +27,7 @@ const OPEN: &str = "open";
 const CLOSED: &str = "closed";
 
 /// Staff who answer messages.
-pub const INBOX_ROLES: &[Role] = &[Role::Clinician, Role::FrontDesk];
+pub const INBOX_ROLES: &[Role] = domain::session::staff_roles::INBOX;
 
 /// A file a person attached, as it arrived.
 pub struct Upload {
@@ -132,57 +133,6 @@ fn response_text(hours: i32) -> String {
     }
 }
 
-/// Display names of accounts, by id.
-pub(crate) async fn names<C: ConnectionTrait>(
-    db: &C,
-    ids: Vec<String>,
-) -> Result<HashMap<String, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user_account::Entity::find()
-        .filter(user_account::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| {
-            let name = match u.role.as_str() {
-                "clinician" => format!("Dr {} {}", u.given_name, u.family_name),
-                _ => format!("{} {}", u.given_name, u.family_name),
-            };
-            (u.id, name)
-        })
-        .collect())
-}
-
-/// The patient's clinic.
-pub(crate) async fn clinic_of<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<String> {
-    Ok(patient::Entity::find_by_id(patient_id.to_owned())
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound)?
-        .clinic_id)
-}
-
-/// Active staff of a clinic in the given roles.
-pub(crate) async fn clinic_staff<C: ConnectionTrait>(
-    db: &C,
-    clinic_id: &str,
-    roles: &[Role],
-) -> Result<Vec<user_account::Model>> {
-    Ok(user_account::Entity::find()
-        .filter(user_account::Column::ClinicId.eq(clinic_id))
-        .filter(user_account::Column::Role.is_in(roles.iter().map(|r| r.as_str())))
-        .filter(user_account::Column::SuspendedAt.is_null())
-        .order_by_asc(user_account::Column::FamilyName)
-        .all(db)
-        .await?)
-}
-
-pub(crate) fn patient_name(p: &patient::Model) -> String {
-    format!("{} {}", p.given_name, p.family_name)
-}
-
 impl Portal {
     /// The teams the patient can write to, with their clinicians.
     pub async fn care_teams(&self, access: &PatientAccess) -> Result<Vec<TeamView>> {
@@ -273,10 +223,8 @@ impl Portal {
             &txn,
             now,
             access.meta(),
-            Entry::new("message.sent", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("messages")
+            access
+                .entry("message.sent", "messages")
                 .object(id.clone())
                 .detail(format!("new thread, {n} attachment(s)")),
         )
@@ -334,6 +282,7 @@ impl Portal {
         side: Side,
     ) -> Result<Vec<ThreadRow>> {
         let teams: HashMap<String, String> = care_team::Entity::find()
+            .filter(care_team::Column::Id.is_in(threads.iter().map(|t| t.team_id.clone())))
             .all(&self.db)
             .await?
             .into_iter()
@@ -345,14 +294,12 @@ impl Portal {
             .flatten()
             .collect();
         let people = names(&self.db, ids).await?;
-        let patients: HashMap<String, String> = if side == Side::Staff {
-            patient::Entity::find()
-                .filter(patient::Column::Id.is_in(threads.iter().map(|t| t.patient_id.clone())))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|p| (p.id.clone(), patient_name(&p)))
-                .collect()
+        let patients = if side == Side::Staff {
+            patient_names(
+                &self.db,
+                threads.iter().map(|t| t.patient_id.clone()).collect(),
+            )
+            .await?
         } else {
             HashMap::new()
         };
@@ -483,12 +430,9 @@ impl Portal {
             .filter(|t| t.patient_id == access.patient_id());
         match t {
             Some(t) => Ok(t),
-            None => {
-                access
-                    .audit(self, "message.read", "messages", Some(id), Outcome::Denied)
-                    .await?;
-                Err(Error::NotFound)
-            }
+            None => Err(access
+                .not_found(self, "message.read", "messages", id)
+                .await?),
         }
     }
 
@@ -545,10 +489,8 @@ impl Portal {
             &txn,
             now,
             access.meta(),
-            Entry::new("message.sent", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("messages")
+            access
+                .entry("message.sent", "messages")
                 .object(t.id.clone())
                 .detail(format!("reply, {n} attachment(s)")),
         )
@@ -567,16 +509,9 @@ impl Portal {
     ) -> Result<message_attachment::Model> {
         let (a, t) = self.attachment_and_thread(id).await?;
         if t.patient_id != access.patient_id() {
-            access
-                .audit(
-                    self,
-                    "message.attachment",
-                    "messages",
-                    Some(id),
-                    Outcome::Denied,
-                )
-                .await?;
-            return Err(Error::NotFound);
+            return Err(access
+                .not_found(self, "message.attachment", "messages", id)
+                .await?);
         }
         access
             .audit(
@@ -649,15 +584,9 @@ impl Portal {
             staff
                 .entry("message.inbox")
                 .category("messages")
-                .detail(format!(
-                    "{} ({} threads); patients: {}",
-                    view.key(),
-                    threads.len(),
-                    threads
-                        .iter()
-                        .map(|x| x.patient_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
+                .detail(shown(
+                    &format!("inbox {}", view.key()),
+                    threads.iter().map(|t| t.patient_id.as_str()),
                 )),
         )
         .await?;

@@ -7,7 +7,7 @@ use crate::storage::entity::{
     allergy, diagnostic_report, document, encounter, immunization, location, medication,
     observation, organization, practitioner, problem,
 };
-use crate::{Error, Portal, Result};
+use crate::{Portal, Result};
 use domain::person::{format_iso_date, format_long_date, parse_iso_date};
 use domain::records::{
     AllergyView, DateRange, Flag, ImmunizationView, MedicationView, NoteView, ProblemView,
@@ -195,10 +195,7 @@ impl Portal {
             .one(&self.db)
             .await?;
         let Some(o) = o else {
-            access
-                .audit(self, "record.view", "results", Some(id), Outcome::Denied)
-                .await?;
-            return Err(Error::NotFound);
+            return Err(access.not_found(self, "record.view", "results", id).await?);
         };
         let report = match &o.report_id {
             Some(rid) => {

@@ -4,28 +4,25 @@
 //! step, without health information in the email.
 
 use crate::access::{PatientAccess, StaffAccess};
-use crate::audit::{self, Entry, Outcome};
-use crate::messaging::{clinic_of, names, patient_name};
+use crate::audit::{self, Outcome};
+use crate::clinic::{clinic_of, clinic_patient_ids, names, patient_names, shown};
 use crate::scheduling::optional_note;
-use crate::storage::entity::{medication, patient, pharmacy, refill_request};
+use crate::storage::entity::{medication, pharmacy, refill_request};
+use crate::storage::is_unique_violation;
 use crate::{Error, Portal, Result, new_id};
 use domain::care::{PharmacyView, RefillStatus, RefillView, short_text};
 use domain::session::Role;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use std::collections::HashMap;
 
 /// Who decides refills.
-pub const DECIDE_ROLES: &[Role] = &[Role::Clinician];
+pub const DECIDE_ROLES: &[Role] = domain::session::staff_roles::CLINICIAN;
 /// Who marks approved refills as sent to the pharmacy.
-pub const SEND_ROLES: &[Role] = &[Role::Clinician, Role::FrontDesk];
-
-fn unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
+pub const SEND_ROLES: &[Role] = domain::session::staff_roles::REFILL_QUEUE;
 
 impl Portal {
     pub async fn pharmacies(&self, access: &PatientAccess) -> Result<Vec<PharmacyView>> {
@@ -57,16 +54,9 @@ impl Portal {
             .await?
             .filter(|m| m.patient_id == access.patient_id());
         let Some(med) = med else {
-            access
-                .audit(
-                    self,
-                    "refill.requested",
-                    "medications",
-                    Some(medication_id),
-                    Outcome::Denied,
-                )
-                .await?;
-            return Err(Error::NotFound);
+            return Err(access
+                .not_found(self, "refill.requested", "medications", medication_id)
+                .await?);
         };
         if med.status != "active" {
             return Err(Error::Invalid(format!(
@@ -102,7 +92,7 @@ impl Portal {
         };
         match row.insert(&txn).await {
             Ok(_) => {}
-            Err(e) if unique_violation(&e) => {
+            Err(e) if is_unique_violation(&e) => {
                 return Err(Error::Conflict(format!(
                     "A refill of {} is already requested and open. You can follow it below; a new request is possible once it is decided.",
                     med.name
@@ -114,10 +104,8 @@ impl Portal {
             &txn,
             now,
             access.meta(),
-            Entry::new("refill.requested", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("medications")
+            access
+                .entry("refill.requested", "medications")
                 .object(id.clone()),
         )
         .await?;
@@ -137,23 +125,6 @@ impl Portal {
             .await?;
         let clinic = clinic_of(&self.db, access.patient_id()).await?;
         self.refill_views(&clinic, rows, false).await
-    }
-
-    /// Open refill requests and how many were decided recently, for the Home page.
-    pub async fn refill_counts(&self, access: &PatientAccess) -> Result<(u64, u64)> {
-        let open = refill_request::Entity::find()
-            .filter(refill_request::Column::PatientId.eq(access.patient_id()))
-            .filter(refill_request::Column::Status.is_in(["requested", "approved"]))
-            .count(&self.db)
-            .await?;
-        let week = self.now() - 7 * 86_400_000;
-        let decided = refill_request::Entity::find()
-            .filter(refill_request::Column::PatientId.eq(access.patient_id()))
-            .filter(refill_request::Column::Status.is_in(["denied", "sent", "approved"]))
-            .filter(refill_request::Column::DecidedAt.gte(week))
-            .count(&self.db)
-            .await?;
-        Ok((open, decided))
     }
 
     async fn refill_views(
@@ -177,14 +148,12 @@ impl Portal {
             .into_iter()
             .map(|p| (p.id, p.name))
             .collect();
-        let patients: HashMap<String, String> = if with_patient {
-            patient::Entity::find()
-                .filter(patient::Column::Id.is_in(rows.iter().map(|r| r.patient_id.clone())))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|p| (p.id.clone(), patient_name(&p)))
-                .collect()
+        let patients = if with_patient {
+            patient_names(
+                &self.db,
+                rows.iter().map(|r| r.patient_id.clone()).collect(),
+            )
+            .await?
         } else {
             HashMap::new()
         };
@@ -220,13 +189,7 @@ impl Portal {
     /// sent. Oldest first.
     pub async fn refill_queue(&self, staff: &StaffAccess) -> Result<Vec<RefillView>> {
         staff.require(SEND_ROLES)?;
-        let patients: Vec<String> = patient::Entity::find()
-            .filter(patient::Column::ClinicId.eq(staff.clinic_id()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| p.id)
-            .collect();
+        let patients: Vec<String> = clinic_patient_ids(&self.db, staff.clinic_id()).await?;
         let rows = refill_request::Entity::find()
             .filter(refill_request::Column::PatientId.is_in(patients))
             .filter(refill_request::Column::Status.is_in(["requested", "approved"]))
@@ -240,13 +203,9 @@ impl Portal {
             staff
                 .entry("refill.queue")
                 .category("medications")
-                .detail(format!(
-                    "{} open; patients: {}",
-                    rows.len(),
-                    rows.iter()
-                        .map(|x| x.patient_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
+                .detail(shown(
+                    "open refill requests",
+                    rows.iter().map(|x| x.patient_id.as_str()),
                 )),
         )
         .await?;
@@ -255,13 +214,7 @@ impl Portal {
 
     /// Queue counts for the console's home: waiting for a decision, approved to send.
     pub async fn refill_queue_counts(&self, staff: &StaffAccess) -> Result<(u64, u64)> {
-        let patients: Vec<String> = patient::Entity::find()
-            .filter(patient::Column::ClinicId.eq(staff.clinic_id()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| p.id)
-            .collect();
+        let patients: Vec<String> = clinic_patient_ids(&self.db, staff.clinic_id()).await?;
         let count = |status: &'static str| {
             refill_request::Entity::find()
                 .filter(refill_request::Column::PatientId.is_in(patients.clone()))

@@ -146,10 +146,8 @@ impl Portal {
             &txn,
             now,
             access.meta(),
-            Entry::new("record.release_preference", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("results")
+            access
+                .entry("record.release_preference", "results")
                 .detail(format!("{category}: {}", rule.describe())),
         )
         .await?;

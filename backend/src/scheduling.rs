@@ -4,11 +4,12 @@
 
 use crate::access::{PatientAccess, StaffAccess};
 use crate::audit::{self, Entry, Outcome, RequestMeta};
-use crate::messaging::{clinic_of, clinic_staff, names, patient_name};
+use crate::clinic::{clinic_of, clinic_patient_ids, clinic_staff, names, patient_names, shown};
 use crate::storage::entity::{
     appointment, availability, availability_exception, clinic, location, patient, user_account,
     visit_request, visit_type, waitlist_entry, waitlist_offer,
 };
+use crate::storage::is_unique_violation;
 use crate::{Error, Portal, Result, new_id};
 use domain::care::{
     AppointmentView, AppointmentsPage, AvailabilityView, ExceptionView, OfferView, ScheduleSetup,
@@ -20,8 +21,8 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -30,9 +31,9 @@ pub const CANCELLED: &str = "cancelled";
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 /// Who manages schedules: the front desk and admins for everyone, clinicians their own.
-pub const SCHEDULE_ROLES: &[Role] = &[Role::FrontDesk, Role::Admin, Role::Clinician];
+pub const SCHEDULE_ROLES: &[Role] = domain::session::staff_roles::SCHEDULE;
 /// Who books and cancels visits for patients, and works the visit requests.
-pub const BOOKING_ROLES: &[Role] = &[Role::FrontDesk, Role::Admin];
+pub const BOOKING_ROLES: &[Role] = domain::session::staff_roles::FRONT_DESK;
 /// The zone a clinic without one keeps its schedule in.
 pub const DEFAULT_ZONE: &str = "America/New_York";
 /// Most slots shown at once.
@@ -115,10 +116,6 @@ fn parse_slot(key: &str) -> Result<(String, i64)> {
 /// What the unique index holds while a visit is booked: one clinician, one start.
 fn booked_key(clinician_id: &str, start_ms: i64) -> String {
     format!("{clinician_id}@{start_ms}")
-}
-
-fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 fn taken() -> Error {
@@ -455,10 +452,8 @@ impl Portal {
             &txn,
             self.now(),
             access.meta(),
-            Entry::new("appointment.booked", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("appointments")
+            access
+                .entry("appointment.booked", "appointments")
                 .object(id.clone()),
         )
         .await?;
@@ -543,18 +538,9 @@ impl Portal {
             .filter(|a| a.patient_id == access.patient_id());
         match a {
             Some(a) => Ok(a),
-            None => {
-                access
-                    .audit(
-                        self,
-                        "appointment.view",
-                        "appointments",
-                        Some(id),
-                        Outcome::Denied,
-                    )
-                    .await?;
-                Err(Error::NotFound)
-            }
+            None => Err(access
+                .not_found(self, "appointment.view", "appointments", id)
+                .await?),
         }
     }
 
@@ -624,10 +610,8 @@ impl Portal {
             &txn,
             self.now(),
             access.meta(),
-            Entry::new("appointment.cancelled", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("appointments")
+            access
+                .entry("appointment.cancelled", "appointments")
                 .object(a.id.clone()),
         )
         .await?;
@@ -690,10 +674,8 @@ impl Portal {
             &txn,
             self.now(),
             access.meta(),
-            Entry::new("appointment.rescheduled", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("appointments")
+            access
+                .entry("appointment.rescheduled", "appointments")
                 .object(new.clone())
                 .detail(format!("from {}", old.id)),
         )
@@ -805,14 +787,12 @@ impl Portal {
         )
         .await?;
         let places = self.location_names().await?;
-        let patients: HashMap<String, String> = if with_patient {
-            patient::Entity::find()
-                .filter(patient::Column::Id.is_in(rows.iter().map(|a| a.patient_id.clone())))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|p| (p.id.clone(), patient_name(&p)))
-                .collect()
+        let patients = if with_patient {
+            patient_names(
+                &self.db,
+                rows.iter().map(|a| a.patient_id.clone()).collect(),
+            )
+            .await?
         } else {
             HashMap::new()
         };
@@ -976,10 +956,8 @@ impl Portal {
             &txn,
             now,
             access.meta(),
-            Entry::new("appointment.requested", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("appointments")
+            access
+                .entry("appointment.requested", "appointments")
                 .object(id.clone()),
         )
         .await?;
@@ -1000,14 +978,12 @@ impl Portal {
             .into_iter()
             .map(|k| (k.id, k.name))
             .collect();
-        let patients: HashMap<String, String> = if with_patient {
-            patient::Entity::find()
-                .filter(patient::Column::Id.is_in(rows.iter().map(|r| r.patient_id.clone())))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|p| (p.id.clone(), patient_name(&p)))
-                .collect()
+        let patients = if with_patient {
+            patient_names(
+                &self.db,
+                rows.iter().map(|r| r.patient_id.clone()).collect(),
+            )
+            .await?
         } else {
             HashMap::new()
         };
@@ -1031,17 +1007,15 @@ impl Portal {
     /// Open visit requests of the clinic, oldest first (front desk).
     pub async fn visit_requests(&self, staff: &StaffAccess) -> Result<Vec<VisitRequestView>> {
         staff.require(BOOKING_ROLES)?;
-        let rows = visit_request::Entity::find()
+        let mine = visit_request::Entity::find()
             .filter(visit_request::Column::Status.eq("open"))
+            .filter(
+                visit_request::Column::PatientId
+                    .is_in(clinic_patient_ids(&self.db, staff.clinic_id()).await?),
+            )
             .order_by_asc(visit_request::Column::RequestedAt)
             .all(&self.db)
             .await?;
-        let mut mine = Vec::new();
-        for r in rows {
-            if self.clinic_patient(staff, &r.patient_id).await.is_ok() {
-                mine.push(r);
-            }
-        }
         audit::record(
             &self.db,
             self.now(),
@@ -1049,13 +1023,9 @@ impl Portal {
             staff
                 .entry("appointment.requests")
                 .category("appointments")
-                .detail(format!(
-                    "{} open; patients: {}",
-                    mine.len(),
-                    mine.iter()
-                        .map(|x| x.patient_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
+                .detail(shown(
+                    "open visit requests",
+                    mine.iter().map(|x| x.patient_id.as_str()),
                 )),
         )
         .await?;
@@ -1176,10 +1146,8 @@ impl Portal {
             &txn,
             now,
             access.meta(),
-            Entry::new("appointment.waitlisted", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("appointments")
+            access
+                .entry("appointment.waitlisted", "appointments")
                 .object(id),
         )
         .await?;
@@ -1344,16 +1312,9 @@ impl Portal {
             .await?
             .filter(|e| e.patient_id == access.patient_id());
         let Some(entry) = entry else {
-            access
-                .audit(
-                    self,
-                    "appointment.offer",
-                    "appointments",
-                    Some(offer_id),
-                    Outcome::Denied,
-                )
-                .await?;
-            return Err(Error::NotFound);
+            return Err(access
+                .not_found(self, "appointment.offer", "appointments", offer_id)
+                .await?);
         };
         if offer.status != "open" || offer.expires_at <= now || entry.status != "waiting" {
             return Err(Error::Conflict(
@@ -1395,10 +1356,8 @@ impl Portal {
                 &txn,
                 now,
                 access.meta(),
-                Entry::new("appointment.cancelled", Outcome::Ok)
-                    .actor(access.actor().to_owned())
-                    .patient(access.patient_id().to_owned())
-                    .category("appointments")
+                access
+                    .entry("appointment.cancelled", "appointments")
                     .object(a.id.clone())
                     .detail("replaced by an earlier slot from the waitlist"),
             )
@@ -1424,10 +1383,8 @@ impl Portal {
             &txn,
             now,
             access.meta(),
-            Entry::new("appointment.booked", Outcome::Ok)
-                .actor(access.actor().to_owned())
-                .patient(access.patient_id().to_owned())
-                .category("appointments")
+            access
+                .entry("appointment.booked", "appointments")
                 .object(id.clone())
                 .detail("from the waitlist"),
         )
@@ -1777,13 +1734,9 @@ impl Portal {
             staff
                 .entry("appointment.schedule")
                 .category("appointments")
-                .detail(format!(
-                    "{day}: {} visits; patients: {}",
-                    rows.len(),
-                    rows.iter()
-                        .map(|x| x.patient_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
+                .detail(shown(
+                    &format!("visits on {day}"),
+                    rows.iter().map(|x| x.patient_id.as_str()),
                 )),
         )
         .await?;
@@ -1798,13 +1751,7 @@ impl Portal {
         let zone = self.clinic_zone(staff.clinic_id()).await?;
         let today = zone.date_of(self.now());
         let start = zone.instant(today, 0).unwrap_or(0);
-        let clinic_patients = patient::Entity::find()
-            .filter(patient::Column::ClinicId.eq(staff.clinic_id()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| p.id)
-            .collect::<Vec<_>>();
+        let clinic_patients = clinic_patient_ids(&self.db, staff.clinic_id()).await?;
         let mut today_q = appointment::Entity::find()
             .filter(appointment::Column::Status.eq(BOOKED))
             .filter(appointment::Column::PatientId.is_in(clinic_patients.clone()))
@@ -1819,16 +1766,6 @@ impl Portal {
             .count(&self.db)
             .await?;
         Ok((today_q.count(&self.db).await?, requests))
-    }
-
-    /// Visit types of the staff member's clinic (for staff booking).
-    pub async fn clinic_visit_types(&self, staff: &StaffAccess) -> Result<Vec<VisitTypeView>> {
-        Ok(self
-            .visit_types_of(staff.clinic_id())
-            .await?
-            .iter()
-            .map(visit_type_view)
-            .collect())
     }
 }
 

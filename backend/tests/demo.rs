@@ -8,7 +8,7 @@ use backend::demo::{self, CLINIC_NAME, DEMO_PASSWORD, READY_USERNAME, STAFF};
 use backend::storage::entity::{clinic, observation, patient, user_account};
 use common::*;
 use domain::session::Role;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 #[tokio::test]
 async fn a_first_start_seeds_the_clinic_staff_and_demo_patients() {
@@ -129,7 +129,36 @@ async fn a_seed_interrupted_half_way_is_completed_on_the_next_start() {
     let (portal, _) = portal().await;
     seed(&portal).await;
     let users = count(&portal, user_account::Entity).await;
-    // Simulate a start that stopped after the import: no accounts, no "seeded" mark.
+    // Simulate a start that stopped after the import: no accounts, no care-team set-up, no
+    // "seeded" marks.
+    {
+        use backend::storage::entity::{availability, care_team, location, pharmacy, visit_type};
+        availability::Entity::delete_many()
+            .exec(&portal.db)
+            .await
+            .unwrap();
+        visit_type::Entity::delete_many()
+            .exec(&portal.db)
+            .await
+            .unwrap();
+        pharmacy::Entity::delete_many()
+            .exec(&portal.db)
+            .await
+            .unwrap();
+        care_team::Entity::delete_many()
+            .exec(&portal.db)
+            .await
+            .unwrap();
+        location::Entity::delete_many()
+            .filter(location::Column::FhirId.starts_with("portal-location-"))
+            .exec(&portal.db)
+            .await
+            .unwrap();
+        portal_meta::Entity::delete_by_id("demo_care_seeded".to_owned())
+            .exec(&portal.db)
+            .await
+            .unwrap();
+    }
     user_account::Entity::delete_many()
         .exec(&portal.db)
         .await
@@ -152,4 +181,13 @@ async fn a_seed_interrupted_half_way_is_completed_on_the_next_start() {
     seed(&portal).await;
     assert_eq!(count(&portal, user_account::Entity).await, users);
     assert_eq!(count(&portal, patient::Entity).await, 3);
+    // The care-team set-up came back too, once.
+    assert_eq!(
+        count(&portal, backend::storage::entity::availability::Entity).await,
+        8
+    );
+    assert_eq!(
+        count(&portal, backend::storage::entity::care_team::Entity).await,
+        1
+    );
 }

@@ -33,6 +33,26 @@ impl Role {
     }
 }
 
+/// Which staff roles do what on the clinic's side. The server functions' policies and the
+/// backend's own checks use these same lists.
+pub mod staff_roles {
+    use super::Role;
+
+    /// Answer the team inbox.
+    pub const INBOX: &[Role] = &[Role::Clinician, Role::FrontDesk];
+    /// Decide refills and review results.
+    pub const CLINICIAN: &[Role] = &[Role::Clinician];
+    /// See the refill queue and mark approved refills sent.
+    pub const REFILL_QUEUE: &[Role] = &[Role::Clinician, Role::FrontDesk];
+    /// Book and cancel for patients, work visit requests, register patients and manage their
+    /// accounts.
+    pub const FRONT_DESK: &[Role] = &[Role::FrontDesk, Role::Admin];
+    /// Manage schedules (clinicians their own) and look patients up.
+    pub const SCHEDULE: &[Role] = &[Role::FrontDesk, Role::Admin, Role::Clinician];
+    /// Every staff role.
+    pub const ANY_STAFF: &[Role] = &[Role::Clinician, Role::FrontDesk, Role::Admin];
+}
+
 /// The signed-in person, for the header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {

@@ -26,20 +26,9 @@ pub enum Policy {
 }
 
 use domain::session::Role;
-
-/// Staff who answer the team inbox.
-pub const INBOX: &[Role] = &[Role::Clinician, Role::FrontDesk];
-/// Staff who decide refills and review results.
-pub const CLINICIAN: &[Role] = &[Role::Clinician];
-/// Staff who see the refill queue and mark approved refills sent.
-pub const REFILL_QUEUE: &[Role] = &[Role::Clinician, Role::FrontDesk];
-/// Staff who book and cancel for patients, work visit requests, register patients and
-/// manage their accounts.
-pub const FRONT_DESK: &[Role] = &[Role::FrontDesk, Role::Admin];
-/// Staff who manage schedules (clinicians their own) and look patients up.
-pub const SCHEDULE: &[Role] = &[Role::FrontDesk, Role::Admin, Role::Clinician];
-/// Every staff role.
-pub const ANY_STAFF: &[Role] = &[Role::Clinician, Role::FrontDesk, Role::Admin];
+pub use domain::session::staff_roles::{
+    ANY_STAFF, CLINICIAN, FRONT_DESK, INBOX, REFILL_QUEUE, SCHEDULE,
+};
 
 /// Every server function's endpoint and policy. A function missing here fails the tests.
 pub const POLICIES: &[(&str, Policy)] = &[

@@ -1,0 +1,98 @@
+//! Lookups shared by the clinic-side workflows (messages, appointments, refills, console):
+//! people's display names, a patient's clinic, the clinic's staff and patients, and the list
+//! of patients an audited list read showed.
+
+use crate::Result;
+use crate::error::Error;
+use crate::storage::entity::{patient, user_account};
+use domain::session::Role;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
+
+/// Display names of accounts, by id.
+pub(crate) async fn names<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user_account::Entity::find()
+        .filter(user_account::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let name = match u.role.as_str() {
+                "clinician" => format!("Dr {} {}", u.given_name, u.family_name),
+                _ => format!("{} {}", u.given_name, u.family_name),
+            };
+            (u.id, name)
+        })
+        .collect())
+}
+
+/// The patient's clinic.
+pub(crate) async fn clinic_of<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<String> {
+    Ok(patient::Entity::find_by_id(patient_id.to_owned())
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound)?
+        .clinic_id)
+}
+
+/// Active staff of a clinic in the given roles.
+pub(crate) async fn clinic_staff<C: ConnectionTrait>(
+    db: &C,
+    clinic_id: &str,
+    roles: &[Role],
+) -> Result<Vec<user_account::Model>> {
+    Ok(user_account::Entity::find()
+        .filter(user_account::Column::ClinicId.eq(clinic_id))
+        .filter(user_account::Column::Role.is_in(roles.iter().map(|r| r.as_str())))
+        .filter(user_account::Column::SuspendedAt.is_null())
+        .order_by_asc(user_account::Column::FamilyName)
+        .all(db)
+        .await?)
+}
+
+pub(crate) fn patient_name(p: &patient::Model) -> String {
+    format!("{} {}", p.given_name, p.family_name)
+}
+
+/// Patients' display names, by id.
+pub(crate) async fn patient_names<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(patient::Entity::find()
+        .filter(patient::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), patient_name(&p)))
+        .collect())
+}
+
+/// The ids of a clinic's patients.
+pub(crate) async fn clinic_patient_ids<C: ConnectionTrait>(
+    db: &C,
+    clinic_id: &str,
+) -> Result<Vec<String>> {
+    Ok(patient::Entity::find()
+        .select_only()
+        .column(patient::Column::Id)
+        .filter(patient::Column::ClinicId.eq(clinic_id))
+        .into_tuple::<String>()
+        .all(db)
+        .await?)
+}
+
+/// "3 shown: id1,id2,id3": the audit detail of a list read, naming the patients it showed.
+pub(crate) fn shown<'a>(what: &str, patient_ids: impl Iterator<Item = &'a str>) -> String {
+    let ids: Vec<&str> = patient_ids.collect();
+    format!("{what}: {} shown: {}", ids.len(), ids.join(","))
+}
