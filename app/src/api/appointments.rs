@@ -126,12 +126,31 @@ pub async fn list_refills() -> Result<Vec<RefillView>, AppError> {
     .await
 }
 
-#[server(prefix = "/api", endpoint = "refills/pharmacies")]
-pub async fn pharmacies() -> Result<Vec<PharmacyView>, AppError> {
+/// What the refill form offers: the active medications and the pharmacies. One call, so a
+/// page's resource never chains two server functions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefillChoices {
+    pub medications: Vec<domain::records::MedicationView>,
+    pub pharmacies: Vec<PharmacyView>,
+}
+
+#[server(prefix = "/api", endpoint = "refills/choices")]
+pub async fn load_refill_choices() -> Result<RefillChoices, AppError> {
     use super::{Policy, ssr};
     ssr::run(Policy::Patient, |c| async move {
         let access = c.portal.own_record(&c.principal, &c.meta).await?;
-        Ok(c.portal.pharmacies(&access).await?)
+        let medications = c
+            .portal
+            .list_medications(&access, &domain::records::DateRange::all())
+            .await?
+            .into_iter()
+            .filter(|m| m.active)
+            .collect();
+        let pharmacies = c.portal.pharmacies(&access).await?;
+        Ok(RefillChoices {
+            medications,
+            pharmacies,
+        })
     })
     .await
 }

@@ -102,7 +102,7 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/appointments/waitlist", Policy::Patient),
     ("/api/appointments/accept", Policy::Patient),
     ("/api/refills/list", Policy::Patient),
-    ("/api/refills/pharmacies", Policy::Patient),
+    ("/api/refills/choices", Policy::Patient),
     ("/api/refills/request", Policy::Patient),
     ("/api/home/care", Policy::Patient),
     ("/api/staff/home", Policy::Staff(ANY_STAFF)),

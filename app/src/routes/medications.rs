@@ -1,12 +1,12 @@
 //! Medications: the active list first, then stopped and completed ones; refill requests
 //! for active ones, and their status.
 
-use crate::api::appointments::{RequestRefill, list_refills, pharmacies};
+use crate::api::appointments::{RefillChoices, RequestRefill, list_refills, load_refill_choices};
 use crate::api::record::list_medications;
 use crate::components::care::{action_notice, suspended};
 use crate::components::form::action_error;
 use crate::components::record::{DateFilter, empty, ranged_list, record_table};
-use domain::care::{PharmacyView, RefillStatus, RefillView};
+use domain::care::{RefillStatus, RefillView};
 use domain::records::MedicationView;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -64,12 +64,11 @@ fn refills_table(rows: Vec<RefillView>) -> AnyView {
     )
 }
 
-fn refill_form(
-    meds: Vec<MedicationView>,
-    places: Vec<PharmacyView>,
-    act: ServerAction<RequestRefill>,
-) -> AnyView {
-    let active: Vec<_> = meds.into_iter().filter(|m| m.active).collect();
+fn refill_form(choices: RefillChoices, act: ServerAction<RequestRefill>) -> AnyView {
+    let RefillChoices {
+        medications: active,
+        pharmacies: places,
+    } = choices;
     if active.is_empty() {
         return view! { <p class="empty">"You have no active medications to refill."</p> }
             .into_any();
@@ -104,14 +103,7 @@ fn refill_form(
 pub fn MedicationsPage() -> impl IntoView {
     let act = ServerAction::<RequestRefill>::new();
     let refills = Resource::new(move || act.version().get(), |_| list_refills());
-    let form_data = Resource::new(
-        || (),
-        |_| async move {
-            let meds = list_medications(None, None).await?;
-            let places = pharmacies().await?;
-            Ok::<_, crate::error::AppError>((meds, places))
-        },
-    );
+    let choices = Resource::new(|| (), |_| load_refill_choices());
     view! {
         <Title text="Medications" />
         <h1>"Medications"</h1>
@@ -124,7 +116,7 @@ pub fn MedicationsPage() -> impl IntoView {
         <section aria-labelledby="refill-title">
             <h2 id="refill-title">"Request a refill"</h2>
             <p>"Your care team answers within 2 business days. Running out sooner? Call the clinic."</p>
-            {suspended(form_data, move |(m, p)| refill_form(m, p, act))}
+            {suspended(choices, move |c| refill_form(c, act))}
             <h3>"Your refill requests"</h3>
             {suspended(refills, refills_table)}
         </section>

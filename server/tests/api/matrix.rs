@@ -49,7 +49,7 @@ fn sample(path: &str, ids: &Ids) -> Option<String> {
     Some(match path {
         "/api/messages/teams" | "/api/messages/list" | "/api/messages/unread" => String::new(),
         "/api/messages/thread" | "/api/staff/thread" => format!("id={}", ids.thread),
-        "/api/appointments/page" | "/api/refills/list" | "/api/refills/pharmacies"
+        "/api/appointments/page" | "/api/refills/list" | "/api/refills/choices"
         | "/api/home/care" => String::new(),
         "/api/appointments/slots" | "/api/staff/slots" => format!("visit_type={}", ids.follow_up),
         "/api/appointments/book" => "slot=nope".into(),

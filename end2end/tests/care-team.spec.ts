@@ -1,11 +1,11 @@
 import * as OTPAuth from 'otpauth';
-// Runs after second-factor.spec.ts (alphabetical order): its clinician starts without a second step.
 import type { Browser, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import {
   DARA,
-  DEMO_STAFF_PASSWORD,
-  FEN,
-  RILEY,
+  DATA_DIR,
+  REPO_ROOT,
   alertBox,
   checkA11y,
   expect,
@@ -21,7 +21,30 @@ import {
   watchConsole,
 } from './helpers';
 
-// Two people at once: the patient in one browser context, clinic staff in another.
+// Two people at once: the patient in one browser context, clinic staff in another. The
+// clinic staff here are accounts of this spec's own (made with `mhc staff create`), so what
+// other specs do to the demo staff does not matter.
+
+const STAFF_PASSWORD = 'Granite-Orchard-Lantern-77';
+const CLINICIAN = {
+  username: 'casey.clinician',
+  email: 'casey.clinician@riverside.example.org',
+  name: 'Dr Casey Ortega',
+};
+const DESK = { username: 'jordan.desk', email: 'jordan.desk@riverside.example.org' };
+
+function createStaff(username: string, email: string, first: string, last: string, role: string) {
+  execFileSync(
+    path.join(REPO_ROOT, 'target', 'release', 'mhc'),
+    ['staff', 'create', '--username', username, '--email', email, '--first-name', first, '--last-name', last, '--role', role],
+    { cwd: REPO_ROOT, env: { ...process.env, PORTAL_DATA_DIR: DATA_DIR }, input: `${STAFF_PASSWORD}\n`, timeout: 30_000 },
+  );
+}
+
+test.beforeAll(() => {
+  createStaff(CLINICIAN.username, CLINICIAN.email, 'Casey', 'Ortega', 'clinician');
+  createStaff(DESK.username, DESK.email, 'Jordan', 'Reyes', 'front_desk');
+});
 
 function authenticator(key: string) {
   return new OTPAuth.TOTP({
@@ -49,7 +72,7 @@ async function signInPatient(page: Page): Promise<void> {
 async function signInStaff(page: Page, who: { username: string }): Promise<void> {
   mhc(['account', 'reset-factors', who.username]);
   await gotoSignIn(page);
-  await submitSignIn(page, who.username, DEMO_STAFF_PASSWORD);
+  await submitSignIn(page, who.username, STAFF_PASSWORD);
   await expect(page).toHaveURL(/\/signin\/setup$/);
   await settle(page);
   const key = (await page.getByTestId('totp-key').innerText()).trim();
@@ -70,10 +93,6 @@ function wednesdayNextWeek(): string {
   return d.toISOString().slice(0, 10);
 }
 
-test.afterAll(() => {
-  // Leave the staff accounts as the demo seeds them (no second step yet) for later specs.
-  for (const who of [FEN, RILEY]) mhc(['account', 'reset-factors', who.username]);
-});
 
 test('a patient message reaches the team inbox, the clinician replies and the patient reads the reply', async ({
   browser,
@@ -124,10 +143,10 @@ test('a patient message reaches the team inbox, the clinician replies and the pa
   });
 
   await test.step('the clinician is told by email and finds the thread in the unassigned inbox', async () => {
-    const mail = await latestMail(FEN.email, 'patient message is waiting');
+    const mail = await latestMail(CLINICIAN.email, 'patient message is waiting');
     expect(mail.text).not.toContain('dizzy');
     expect(mail.text).not.toContain('Dara');
-    await signInStaff(staff.page, FEN);
+    await signInStaff(staff.page, CLINICIAN);
     await checkA11y(staff.page, 'staff console home');
     await expect(staff.page.getByRole('main')).toContainText('unassigned');
     await staff.page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Team inbox' }).click();
@@ -142,7 +161,7 @@ test('a patient message reaches the team inbox, the clinician replies and the pa
     await staff.page.getByRole('button', { name: 'Send reply' }).click();
     await expect(staff.page).toHaveURL(/\/staff\/messages\/[0-9a-f-]+\?sent=1$/);
     await settle(staff.page);
-    await expect(staff.page.getByRole('main')).toContainText('assigned to Dr Fen Mocklin');
+    await expect(staff.page.getByRole('main')).toContainText(`assigned to ${CLINICIAN.name}`);
   });
 
   await test.step('the patient sees an unread count, then the reply', async () => {
@@ -158,7 +177,7 @@ test('a patient message reaches the team inbox, the clinician replies and the pa
     await patient.getByRole('link', { name: `${subject} (unread)` }).click();
     await settle(patient);
     await expect(patient.getByRole('main')).toContainText('Stand up slowly and drink water.');
-    await expect(patient.getByRole('main')).toContainText('Dr Fen Mocklin');
+    await expect(patient.getByRole('main')).toContainText(CLINICIAN.name);
   });
 
   expectNoPageErrors(consoleLog);
@@ -202,7 +221,7 @@ test('a patient books a slot, the front desk sees it on the schedule, and the pa
   });
 
   await test.step('the front desk sees the visit on that day', async () => {
-    await signInStaff(desk.page, RILEY);
+    await signInStaff(desk.page, DESK);
     await desk.page.goto(`/staff/schedule?day=${day}`);
     await settle(desk.page);
     await checkA11y(desk.page, 'schedule');
@@ -270,7 +289,7 @@ test('a patient asks for a refill, the clinician denies it with a reason, and th
   });
 
   await test.step('the clinician denies it with a reason', async () => {
-    await signInStaff(clinician.page, FEN);
+    await signInStaff(clinician.page, CLINICIAN);
     await clinician.page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Refill queue' }).click();
     await settle(clinician.page);
     await hydrated(clinician.page);
