@@ -1,12 +1,8 @@
-import * as OTPAuth from 'otpauth';
 import type { Browser, Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import {
   DARA,
-  DATA_DIR,
-  REPO_ROOT,
   alertBox,
+  authenticator,
   checkA11y,
   expect,
   expectNoCspViolations,
@@ -34,10 +30,9 @@ const CLINICIAN = {
 const DESK = { username: 'jordan.desk', email: 'jordan.desk@riverside.example.org' };
 
 function createStaff(username: string, email: string, first: string, last: string, role: string) {
-  execFileSync(
-    path.join(REPO_ROOT, 'target', 'release', 'mhc'),
+  mhc(
     ['staff', 'create', '--username', username, '--email', email, '--first-name', first, '--last-name', last, '--role', role],
-    { cwd: REPO_ROOT, env: { ...process.env, PORTAL_DATA_DIR: DATA_DIR }, input: `${STAFF_PASSWORD}\n`, timeout: 30_000 },
+    `${STAFF_PASSWORD}\n`,
   );
 }
 
@@ -45,15 +40,6 @@ test.beforeAll(() => {
   createStaff(CLINICIAN.username, CLINICIAN.email, 'Casey', 'Ortega', 'clinician');
   createStaff(DESK.username, DESK.email, 'Jordan', 'Reyes', 'front_desk');
 });
-
-function authenticator(key: string) {
-  return new OTPAuth.TOTP({
-    secret: OTPAuth.Secret.fromBase32(key.replace(/\s+/g, '')),
-    algorithm: 'SHA1',
-    digits: 6,
-    period: 30,
-  });
-}
 
 async function newPage(browser: Browser): Promise<{ page: Page; log: string[] }> {
   const context = await browser.newContext({ baseURL: 'http://localhost:3000' });

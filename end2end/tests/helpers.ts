@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
+import * as OTPAuth from 'otpauth';
 import { test as base, expect, type ConsoleMessage, type Page } from '@playwright/test';
 
 /** The end2end folder; the repository root is its parent. */
@@ -91,14 +92,15 @@ export const SIGNIN_URL = /\/signin(\?[^#]*)?$/;
 // Command-line tool
 
 /** Runs the portal's command-line tool against the test data folder and returns its stdout. */
-export function mhc(args: string[]): string {
+export function mhc(args: string[], input?: string): string {
   try {
     return execFileSync(MHC_BIN, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, PORTAL_DATA_DIR: DATA_DIR },
       encoding: 'utf8',
       timeout: 30_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      input,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
   } catch (err) {
     const e = err as { status?: number | null; stdout?: string; stderr?: string; message: string };
@@ -388,4 +390,14 @@ export async function expectBackShowsNoPhi(page: Page, secrets: string[]): Promi
   for (const secret of secrets) {
     expect(html, `the page after "back" still contains "${secret}"`).not.toContain(secret);
   }
+}
+
+/** Codes computed by an independent RFC 6238 implementation from the key the set-up page shows. */
+export function authenticator(key: string): OTPAuth.TOTP {
+  return new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(key.replace(/\s+/g, '')),
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+  });
 }

@@ -4,6 +4,7 @@ import {
   FEN,
   SIGNIN_URL,
   alertBox,
+  authenticator,
   checkA11y,
   expect,
   expectNoCspViolations,
@@ -17,16 +18,6 @@ import {
   submitSignIn,
   test,
 } from './helpers';
-
-/** Codes computed by an independent RFC 6238 implementation from the key the page shows. */
-function authenticator(key: string) {
-  return new OTPAuth.TOTP({
-    secret: OTPAuth.Secret.fromBase32(key.replace(/\s+/g, '')),
-    algorithm: 'SHA1',
-    digits: 6,
-    period: 30,
-  });
-}
 
 test('a clinician sets up an authenticator app at first sign-in, then signs in with its codes and with a backup code', async ({
   page,
