@@ -21,6 +21,9 @@ pub enum AppError {
     /// 403: signed in, but not allowed.
     #[error("You do not have access to this page.")]
     Forbidden,
+    /// 403: not granted, with the reason (a caregiver's scope, an ended grant).
+    #[error("{0}")]
+    Refused(String),
     /// 403: the change needs the password confirmed again (within the last 5 minutes).
     #[error("For your security, confirm your password first, then make this change.")]
     ReauthRequired,
@@ -49,7 +52,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => 400,
             AppError::Unauthorized(_) => 401,
-            AppError::Forbidden | AppError::ReauthRequired => 403,
+            AppError::Forbidden | AppError::Refused(_) | AppError::ReauthRequired => 403,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::Locked(_) => 423,
@@ -92,6 +95,7 @@ impl From<backend::Error> for AppError {
             )),
             E::Unauthenticated => AppError::sign_in_needed(),
             E::Forbidden => AppError::Forbidden,
+            E::Refused(m) => AppError::Refused(m),
             E::ReauthRequired => AppError::ReauthRequired,
             E::NotFound => AppError::NotFound,
             E::Conflict(m) => AppError::Conflict(m),

@@ -63,6 +63,7 @@ fn role_label(role: &str) -> &'static str {
         Some(Role::Clinician) => "clinician",
         Some(Role::FrontDesk) => "front desk",
         Some(Role::Admin) => "clinic admin",
+        Some(Role::Caregiver) => "caregiver",
         Some(Role::Patient) | None => "patient",
     }
 }

@@ -24,6 +24,10 @@ pub enum Error {
     /// Signed in, but this is not for this kind of user.
     #[error("forbidden")]
     Forbidden,
+    /// Signed in, but this access is not granted (a caregiver's scope, an ended grant); the
+    /// message says why.
+    #[error("{0}")]
+    Refused(String),
     /// Missing, or not this person's (the two are never told apart).
     #[error("not found")]
     NotFound,

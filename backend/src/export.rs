@@ -81,7 +81,17 @@ impl Portal {
 
     /// The whole record the patient can see (held results left out) as a FHIR R4
     /// `collection` Bundle, with the practitioners, places and organizations it names.
-    pub async fn export_fhir(&self, access: &PatientAccess) -> Result<Download> {
+    /// A full export: the password must have been confirmed in the last minutes
+    /// (SECURITY 17), whoever calls this.
+    pub async fn export_fhir(
+        &self,
+        p: &crate::Principal,
+        access: &PatientAccess,
+    ) -> Result<Download> {
+        if p.user_id() != Some(access.actor()) || access.by_caregiver() {
+            return Err(Error::Forbidden);
+        }
+        self.recently_authenticated(p).await?;
         let now = self.now();
         let pid = access.patient_id();
         let p = self.patient_row(access).await?;
@@ -93,8 +103,12 @@ impl Portal {
         ));
         macro_rules! rows {
             ($entity:ident, $kind:literal) => {
+                rows!($entity, $kind, sea_orm::Condition::all())
+            };
+            ($entity:ident, $kind:literal, $cond:expr) => {
                 for r in $entity::Entity::find()
                     .filter($entity::Column::PatientId.eq(pid))
+                    .filter($cond)
                     .order_by_asc($entity::Column::FhirId)
                     .all(&self.db)
                     .await?
@@ -104,8 +118,7 @@ impl Portal {
             };
         }
         let visible: Vec<observation::Model> = observation::Entity::find()
-            .filter(observation::Column::PatientId.eq(pid))
-            .filter(self.visible_results(pid).await?)
+            .filter(self.visible_results(access).await?)
             .order_by_asc(observation::Column::FhirId)
             .all(&self.db)
             .await?;
@@ -177,12 +190,26 @@ impl Portal {
         for r in &visible {
             entries.extend(entry("Observation", &r.fhir_id, r.resource.as_deref()));
         }
-        rows!(encounter, "Encounter");
+        // Rows entered in error are not part of the record (they are never shown either).
+        let error = crate::records::ERROR_STATUS;
+        rows!(encounter, "Encounter", encounter::Column::Status.ne(error));
         rows!(problem, "Condition");
         rows!(allergy, "AllergyIntolerance");
-        rows!(medication, "MedicationRequest");
-        rows!(immunization, "Immunization");
-        rows!(document, "DocumentReference");
+        rows!(
+            medication,
+            "MedicationRequest",
+            medication::Column::Status.ne(error)
+        );
+        rows!(
+            immunization,
+            "Immunization",
+            immunization::Column::Status.ne(error)
+        );
+        rows!(
+            document,
+            "DocumentReference",
+            document::Column::Status.ne(error)
+        );
         let mut wanted = BTreeSet::new();
         for e in &entries {
             referenced_ids(&e["resource"], &mut wanted);

@@ -707,6 +707,7 @@ async fn import_report(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     let issued = s(r, &["issued"]).and_then(parse_instant);
     let am = diagnostic_report::ActiveModel {
         id: Set(String::new()),
+        sensitivity: Set(crate::sensitivity::stored(r)),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
         code: Set(first_code(r.get("code"), Some("http://loinc.org"))),
@@ -786,6 +787,7 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
     let issued = s(r, &["issued"]).and_then(parse_instant);
     let am = observation::ActiveModel {
         id: Set(String::new()),
+        sensitivity: Set(crate::sensitivity::stored(r)),
         patient_id: Set(patient_id),
         report_id: Set(report_id.clone()),
         fhir_id: Set(id.to_owned()),
@@ -857,6 +859,7 @@ async fn import_encounter(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         .collect();
     let am = encounter::ActiveModel {
         id: Set(String::new()),
+        sensitivity: Set(crate::sensitivity::stored(r)),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
         status: Set(s(r, &["status"])
@@ -887,6 +890,7 @@ async fn import_condition(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     let patient_id = patient_of(cx, "Condition", id, r.get("subject")).await?;
     let am = problem::ActiveModel {
         id: Set(String::new()),
+        sensitivity: Set(crate::sensitivity::stored(r)),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
         code: Set(first_code(r.get("code"), None)),
@@ -905,6 +909,7 @@ async fn import_allergy(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     let patient_id = patient_of(cx, "AllergyIntolerance", id, r.get("patient")).await?;
     let am = allergy::ActiveModel {
         id: Set(String::new()),
+        sensitivity: Set(crate::sensitivity::stored(r)),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
         code: Set(first_code(r.get("code"), None)),
@@ -928,6 +933,7 @@ async fn import_medication(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> 
     let patient_id = patient_of(cx, "MedicationRequest", id, r.get("subject")).await?;
     let am = medication::ActiveModel {
         id: Set(String::new()),
+        sensitivity: Set(crate::sensitivity::stored(r)),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
         code: Set(first_code(r.get("medicationCodeableConcept"), None)),
@@ -956,6 +962,7 @@ async fn import_immunization(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()
     });
     let am = immunization::ActiveModel {
         id: Set(String::new()),
+        sensitivity: Set(crate::sensitivity::stored(r)),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
         cvx: Set(first_code(
@@ -1040,6 +1047,7 @@ async fn import_document(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     };
     let am = document::ActiveModel {
         id: Set(String::new()),
+        sensitivity: Set(crate::sensitivity::stored(r)),
         patient_id: Set(patient_id),
         fhir_id: Set(id.to_owned()),
         kind: Set(kind.to_owned()),

@@ -213,6 +213,7 @@ impl Portal {
             last_from: Set(SIDE_PATIENT.into()),
             patient_read_at: Set(Some(now)),
             staff_read_at: Set(None),
+            sensitivity: Set(None),
             closed_at: Set(None),
             closed_by: Set(None),
         }

@@ -9,18 +9,19 @@ use crate::storage::entity::{
 };
 use crate::{Portal, Result};
 use domain::person::{format_iso_date, format_long_date, parse_iso_date};
+use domain::proxy::Scope;
 use domain::records::{
     AllergyView, DateRange, Flag, ImmunizationView, MedicationView, NoteView, ProblemView,
     RecordHighlights, ReportView, ResultDay, ResultDetail, ResultRow, Trend, TrendPoint, VisitView,
     VitalView,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::{BTreeMap, HashMap};
 
 const LAB: &str = "laboratory";
 const VITALS: &str = "vital-signs";
 /// Records entered by mistake are never shown.
-const ERROR_STATUS: &str = "entered-in-error";
+pub(crate) const ERROR_STATUS: &str = "entered-in-error";
 
 fn value_text(o: &observation::Model) -> String {
     match (o.value_num, &o.value_text) {
@@ -89,10 +90,8 @@ impl Portal {
         range: &DateRange,
     ) -> Result<Vec<ResultDay>> {
         let mut obs: Vec<observation::Model> = observation::Entity::find()
-            .filter(observation::Column::PatientId.eq(access.patient_id()))
             .filter(observation::Column::Category.eq(LAB))
-            .filter(observation::Column::Status.ne(ERROR_STATUS))
-            .filter(self.visible_results(access.patient_id()).await?)
+            .filter(self.visible_results(access).await?)
             .order_by_desc(observation::Column::EffectiveAt)
             .order_by_asc(observation::Column::Id)
             .all(&self.db)
@@ -102,6 +101,10 @@ impl Portal {
             .collect();
         let reports: BTreeMap<String, diagnostic_report::Model> = diagnostic_report::Entity::find()
             .filter(diagnostic_report::Column::PatientId.eq(access.patient_id()))
+            .filter(sensitivity_ok(
+                access,
+                diagnostic_report::Column::Sensitivity,
+            ))
             .all(&self.db)
             .await?
             .into_iter()
@@ -189,9 +192,8 @@ impl Portal {
     /// Someone else's or a held result is "not found", like a missing one.
     pub async fn result_detail(&self, access: &PatientAccess, id: &str) -> Result<ResultDetail> {
         let o = observation::Entity::find_by_id(id.to_owned())
-            .filter(observation::Column::PatientId.eq(access.patient_id()))
             .filter(observation::Column::Category.eq(LAB))
-            .filter(self.visible_results(access.patient_id()).await?)
+            .filter(self.visible_results(access).await?)
             .one(&self.db)
             .await?;
         let Some(o) = o else {
@@ -201,6 +203,10 @@ impl Portal {
             Some(rid) => {
                 diagnostic_report::Entity::find_by_id(rid.clone())
                     .filter(diagnostic_report::Column::PatientId.eq(access.patient_id()))
+                    .filter(sensitivity_ok(
+                        access,
+                        diagnostic_report::Column::Sensitivity,
+                    ))
                     .one(&self.db)
                     .await?
             }
@@ -216,12 +222,10 @@ impl Portal {
         };
         if let Some(code) = &o.code {
             let others = observation::Entity::find()
-                .filter(observation::Column::PatientId.eq(access.patient_id()))
-                .filter(observation::Column::Status.ne(ERROR_STATUS))
                 .filter(observation::Column::Code.eq(code.clone()))
                 .filter(observation::Column::Category.eq(LAB))
                 .filter(observation::Column::Id.ne(o.id.clone()))
-                .filter(self.visible_results(access.patient_id()).await?)
+                .filter(self.visible_results(access).await?)
                 .order_by_desc(observation::Column::EffectiveAt)
                 .all(&self.db)
                 .await?;
@@ -323,6 +327,7 @@ impl Portal {
     ) -> Result<Vec<MedicationView>> {
         let mut rows: Vec<medication::Model> = medication::Entity::find()
             .filter(medication::Column::PatientId.eq(access.patient_id()))
+            .filter(sensitivity_ok(access, medication::Column::Sensitivity))
             .filter(medication::Column::Status.ne(ERROR_STATUS))
             .all(&self.db)
             .await?
@@ -360,6 +365,7 @@ impl Portal {
     ) -> Result<Vec<AllergyView>> {
         let rows = allergy::Entity::find()
             .filter(allergy::Column::PatientId.eq(access.patient_id()))
+            .filter(sensitivity_ok(access, allergy::Column::Sensitivity))
             .order_by_asc(allergy::Column::Name)
             .all(&self.db)
             .await?;
@@ -398,6 +404,7 @@ impl Portal {
     ) -> Result<Vec<ProblemView>> {
         let mut rows: Vec<problem::Model> = problem::Entity::find()
             .filter(problem::Column::PatientId.eq(access.patient_id()))
+            .filter(sensitivity_ok(access, problem::Column::Sensitivity))
             .all(&self.db)
             .await?
             .into_iter()
@@ -452,6 +459,7 @@ impl Portal {
     ) -> Result<Vec<ImmunizationView>> {
         let mut rows: Vec<immunization::Model> = immunization::Entity::find()
             .filter(immunization::Column::PatientId.eq(access.patient_id()))
+            .filter(sensitivity_ok(access, immunization::Column::Sensitivity))
             .filter(immunization::Column::Status.ne(ERROR_STATUS))
             .all(&self.db)
             .await?
@@ -488,10 +496,8 @@ impl Portal {
         range: &DateRange,
     ) -> Result<Vec<VitalView>> {
         let rows = observation::Entity::find()
-            .filter(observation::Column::PatientId.eq(access.patient_id()))
             .filter(observation::Column::Category.eq(VITALS))
-            .filter(observation::Column::Status.ne(ERROR_STATUS))
-            .filter(self.visible_results(access.patient_id()).await?)
+            .filter(self.visible_results(access).await?)
             .order_by_desc(observation::Column::EffectiveAt)
             .order_by_asc(observation::Column::Name)
             .all(&self.db)
@@ -526,25 +532,40 @@ impl Portal {
         let visits: Vec<encounter::Model> = encounter::Entity::find()
             .filter(encounter::Column::PatientId.eq(pid))
             .filter(encounter::Column::Status.ne(ERROR_STATUS))
+            .filter(sensitivity_ok(access, encounter::Column::Sensitivity))
             .order_by_desc(encounter::Column::StartAt)
             .all(&self.db)
             .await?
             .into_iter()
             .filter(|e| range.contains_ms(e.start_at))
             .collect();
-        let problems = problem::Entity::find()
-            .filter(problem::Column::PatientId.eq(pid))
-            .all(&self.db)
-            .await?;
-        let meds = medication::Entity::find()
-            .filter(medication::Column::PatientId.eq(pid))
-            .filter(medication::Column::EncounterRef.is_not_null())
-            .order_by_asc(medication::Column::Name)
-            .all(&self.db)
-            .await?;
+        // A visit's diagnoses and medicines are parts of their own: a caregiver sees them
+        // only when the grant covers them too.
+        let problems = if access.may(Scope::Clinical) {
+            problem::Entity::find()
+                .filter(problem::Column::PatientId.eq(pid))
+                .filter(sensitivity_ok(access, problem::Column::Sensitivity))
+                .all(&self.db)
+                .await?
+        } else {
+            vec![]
+        };
+        let meds = if access.may(Scope::Medications) {
+            medication::Entity::find()
+                .filter(medication::Column::PatientId.eq(pid))
+                .filter(medication::Column::EncounterRef.is_not_null())
+                .filter(medication::Column::Status.ne(ERROR_STATUS))
+                .filter(sensitivity_ok(access, medication::Column::Sensitivity))
+                .order_by_asc(medication::Column::Name)
+                .all(&self.db)
+                .await?
+        } else {
+            vec![]
+        };
         let docs = document::Entity::find()
             .filter(document::Column::PatientId.eq(pid))
             .filter(document::Column::Status.ne(ERROR_STATUS))
+            .filter(sensitivity_ok(access, document::Column::Sensitivity))
             .order_by_asc(document::Column::DateAt)
             .order_by_asc(document::Column::FhirId)
             .all(&self.db)
@@ -658,48 +679,93 @@ impl Portal {
     /// medications, the last visit, and vaccines due by the two rules the record can tell.
     pub async fn record_highlights(
         &self,
-        access: &PatientAccess,
+        parts: HighlightParts<'_>,
         since: Option<i64>,
     ) -> Result<RecordHighlights> {
         let now = self.now();
-        let pid = access.patient_id();
-        let results = observation::Entity::find()
-            .filter(observation::Column::PatientId.eq(pid))
-            .filter(observation::Column::Category.eq(LAB))
-            .filter(observation::Column::Status.ne(ERROR_STATUS))
-            .filter(self.visible_results(access.patient_id()).await?)
-            .order_by_desc(observation::Column::EffectiveAt)
-            .all(&self.db)
-            .await?;
-        let new_results = results
-            .iter()
-            .filter(|o| since.is_none_or(|t| o.released_at.unwrap_or(0) > t))
-            .count() as u32;
-        let active_medications = medication::Entity::find()
-            .filter(medication::Column::PatientId.eq(pid))
-            .filter(medication::Column::Status.eq("active"))
-            .all(&self.db)
-            .await?
-            .len() as u32;
-        let last_visit = encounter::Entity::find()
-            .filter(encounter::Column::PatientId.eq(pid))
-            .filter(encounter::Column::StartAt.lte(now))
-            .filter(encounter::Column::Status.ne(ERROR_STATUS))
-            .order_by_desc(encounter::Column::StartAt)
-            .one(&self.db)
-            .await?
-            .and_then(|e| long_date_ms(e.start_at));
-        let shots = self.immunizations(access, &DateRange::all()).await?;
-        access
-            .audit(self, "record.view", "summary", None, Outcome::Ok)
-            .await?;
-        Ok(RecordHighlights {
-            new_results,
-            latest_result_day: results.first().and_then(|o| long_date_ms(o.effective_at)),
-            active_medications,
-            last_visit,
-            immunizations_due: vaccines_due(&shots, to_datetime(now).date()),
-        })
+        let mut h = RecordHighlights {
+            new_results: 0,
+            latest_result_day: None,
+            active_medications: 0,
+            last_visit: None,
+            immunizations_due: vec![],
+            covers: vec![],
+        };
+        if let Some(access) = parts.results {
+            let results = observation::Entity::find()
+                .filter(observation::Column::Category.eq(LAB))
+                .filter(self.visible_results(access).await?)
+                .order_by_desc(observation::Column::EffectiveAt)
+                .all(&self.db)
+                .await?;
+            h.new_results = results
+                .iter()
+                .filter(|o| since.is_none_or(|t| o.released_at.unwrap_or(0) > t))
+                .count() as u32;
+            h.latest_result_day = results.first().and_then(|o| long_date_ms(o.effective_at));
+            h.covers.push(Scope::Results);
+            access
+                .audit(self, "record.view", "summary", None, Outcome::Ok)
+                .await?;
+        }
+        if let Some(access) = parts.medications {
+            h.active_medications = medication::Entity::find()
+                .filter(medication::Column::PatientId.eq(access.patient_id()))
+                .filter(sensitivity_ok(access, medication::Column::Sensitivity))
+                .filter(medication::Column::Status.eq("active"))
+                .all(&self.db)
+                .await?
+                .len() as u32;
+            h.covers.push(Scope::Medications);
+        }
+        if let Some(access) = parts.visits {
+            h.last_visit = encounter::Entity::find()
+                .filter(encounter::Column::PatientId.eq(access.patient_id()))
+                .filter(sensitivity_ok(access, encounter::Column::Sensitivity))
+                .filter(encounter::Column::StartAt.lte(now))
+                .filter(encounter::Column::Status.ne(ERROR_STATUS))
+                .order_by_desc(encounter::Column::StartAt)
+                .one(&self.db)
+                .await?
+                .and_then(|e| long_date_ms(e.start_at));
+            h.covers.push(Scope::Visits);
+        }
+        if let Some(access) = parts.immunizations {
+            let shots = self.immunizations(access, &DateRange::all()).await?;
+            h.immunizations_due = vaccines_due(&shots, to_datetime(now).date());
+            h.covers.push(Scope::Immunizations);
+        }
+        Ok(h)
+    }
+}
+
+/// The Home cards' parts, each opened for its own scope (absent when not granted).
+#[derive(Default)]
+pub struct HighlightParts<'a> {
+    pub results: Option<&'a PatientAccess>,
+    pub medications: Option<&'a PatientAccess>,
+    pub visits: Option<&'a PatientAccess>,
+    pub immunizations: Option<&'a PatientAccess>,
+}
+
+impl<'a> HighlightParts<'a> {
+    /// Every part through one handle (the patient's own record).
+    pub fn all(access: &'a PatientAccess) -> Self {
+        Self {
+            results: Some(access),
+            medications: Some(access),
+            visits: Some(access),
+            immunizations: Some(access),
+        }
+    }
+}
+
+/// Rows marked sensitive are left out when the handle hides them.
+pub(crate) fn sensitivity_ok(access: &PatientAccess, column: impl ColumnTrait) -> Condition {
+    if access.hides_sensitive() {
+        Condition::all().add(column.is_null())
+    } else {
+        Condition::all()
     }
 }
 

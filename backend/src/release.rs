@@ -3,8 +3,9 @@
 //! their clinician reviewed them, or some days after; a clinician may hold one result with a
 //! documented reason and release it later. Held results do not exist for the patient (404).
 
-use crate::access::PatientAccess;
+use crate::access::{Kind, PatientAccess};
 use crate::audit::{self, Entry, Outcome, RequestMeta};
+use crate::records::ERROR_STATUS;
 use crate::storage::entity::{observation, release_preference};
 use crate::{Error, Portal, Principal, Result};
 use domain::records::{RELEASE_CATEGORIES, ReleasePreferenceView, ReleaseRule};
@@ -36,10 +37,15 @@ fn rule_of(p: &release_preference::Model) -> ReleaseRule {
 }
 
 impl Portal {
-    /// The condition a patient's observations must meet to be shown to them at `now`.
-    pub(crate) async fn visible_results(&self, patient_id: &str) -> Result<Condition> {
+    /// The condition an observation must meet to be shown through `access` now: this
+    /// patient's, not entered in error, not held, released under the patient's rules, and
+    /// not sensitive when the handle hides sensitive rows (a parent's grant of a teenager).
+    pub(crate) async fn visible_results(&self, access: &PatientAccess) -> Result<Condition> {
         let now = self.now();
+        let patient_id = access.patient_id();
         let mut c = Condition::all()
+            .add(observation::Column::PatientId.eq(patient_id))
+            .add(observation::Column::Status.ne(ERROR_STATUS))
             .add(observation::Column::HeldAt.is_null())
             .add(
                 Condition::any()
@@ -72,6 +78,9 @@ impl Portal {
                     .add(observation::Column::Category.ne(p.category.clone()))
                     .add(rule),
             );
+        }
+        if access.hides_sensitive() {
+            c = c.add(observation::Column::Sensitivity.is_null());
         }
         Ok(c)
     }
@@ -163,13 +172,13 @@ impl Portal {
         meta: &RequestMeta,
     ) -> Result<(observation::Model, Entry)> {
         let base = match by {
-            ClinicActor::Staff(p) => match p {
-                Principal::Staff {
+            ClinicActor::Staff(p) => match &p.kind {
+                Kind::Staff {
                     user_id,
                     role: Role::Clinician,
                     ..
                 } => Entry::new("result", Outcome::Ok).actor(user_id.clone()),
-                Principal::Anonymous => return Err(Error::Unauthenticated),
+                Kind::Anonymous => return Err(Error::Unauthenticated),
                 _ => {
                     audit::record(
                         &self.db,
@@ -195,7 +204,9 @@ impl Portal {
             .await?
             .ok_or(Error::NotFound)?;
         // Staff reach only their own clinic's patients.
-        if let ClinicActor::Staff(Principal::Staff { clinic_id, .. }) = by {
+        if let ClinicActor::Staff(p) = by
+            && let Kind::Staff { clinic_id, .. } = &p.kind
+        {
             let p = crate::storage::entity::patient::Entity::find_by_id(o.patient_id.clone())
                 .one(&self.db)
                 .await?;

@@ -77,7 +77,7 @@ impl Zone {
         self.at(ms).date()
     }
     /// The instant of `minute` after local midnight on `day` (the earlier one in a DST fold).
-    fn instant(&self, day: Date, minute: i32) -> Option<i64> {
+    pub(crate) fn instant(&self, day: Date, minute: i32) -> Option<i64> {
         let dt = day.to_datetime(jiff::civil::Time::midnight()) + (minute as i64).minutes();
         self.tz
             .to_ambiguous_zoned(dt)

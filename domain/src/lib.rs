@@ -3,6 +3,7 @@
 pub mod account;
 pub mod care;
 pub mod person;
+pub mod proxy;
 pub mod records;
 pub mod security;
 pub mod session;

@@ -108,6 +108,16 @@ impl fmt::Debug for DateOfBirth {
     }
 }
 
+/// Whole years from `birth` to `today`: a birthday counts from its first day (29 February
+/// birthdays from 1 March in other years).
+pub fn age_on(birth: Date, today: Date) -> i32 {
+    let mut years = today.year() - birth.year();
+    if (today.month() as u8, today.day()) < (birth.month() as u8, birth.day()) {
+        years -= 1;
+    }
+    years
+}
+
 pub fn parse_iso_date(s: &str) -> Option<Date> {
     Date::parse(s, format_description!("[year]-[month]-[day]")).ok()
 }
@@ -143,6 +153,16 @@ mod tests {
     use time::macros::date;
 
     const TODAY: Date = date!(2026 - 11 - 25);
+
+    #[test]
+    fn age_turns_on_the_birthday_itself() {
+        let born = parse_iso_date("2014-12-03").unwrap();
+        assert_eq!(age_on(born, parse_iso_date("2026-12-02").unwrap()), 11);
+        assert_eq!(age_on(born, parse_iso_date("2026-12-03").unwrap()), 12);
+        let leap = parse_iso_date("2008-02-29").unwrap();
+        assert_eq!(age_on(leap, parse_iso_date("2026-02-28").unwrap()), 17);
+        assert_eq!(age_on(leap, parse_iso_date("2026-03-01").unwrap()), 18);
+    }
 
     #[test]
     fn a_date_of_birth_in_the_future_is_refused() {

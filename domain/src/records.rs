@@ -335,6 +335,8 @@ pub struct RecordHighlights {
     /// Vaccines whose next dose the record says is due (from ImmunizationRecommendation,
     /// when the clinic sends it); empty when nothing is known.
     pub immunizations_due: Vec<String>,
+    /// The parts these cards cover: a caregiver sees only the cards of their grant.
+    pub covers: Vec<crate::proxy::Scope>,
 }
 
 /// The columns the access log can be sorted by.

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     Patient,
+    /// An account with no record of its own, only grants to act for others.
+    Caregiver,
     Clinician,
     FrontDesk,
     Admin,
@@ -14,6 +16,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Patient => "patient",
+            Role::Caregiver => "caregiver",
             Role::Clinician => "clinician",
             Role::FrontDesk => "front_desk",
             Role::Admin => "admin",
@@ -22,6 +25,7 @@ impl Role {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "patient" => Some(Role::Patient),
+            "caregiver" => Some(Role::Caregiver),
             "clinician" => Some(Role::Clinician),
             "front_desk" | "front-desk" => Some(Role::FrontDesk),
             "admin" => Some(Role::Admin),
@@ -29,7 +33,7 @@ impl Role {
         }
     }
     pub fn is_staff(self) -> bool {
-        !matches!(self, Role::Patient)
+        !matches!(self, Role::Patient | Role::Caregiver)
     }
 }
 
@@ -61,6 +65,10 @@ pub struct Me {
     pub role: Role,
     /// Seconds of inactivity after which the session ends.
     pub idle_timeout_secs: u64,
+    /// The patient whose record this session is on, when acting for someone (the banner).
+    pub acting_for: Option<String>,
+    /// What the caregiver may see there; empty on one's own record.
+    pub acting_scopes: Vec<crate::proxy::Scope>,
 }
 
 /// One signed-in session of the person, for the devices list.

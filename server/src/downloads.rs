@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use backend::export::{Download, SummaryFormat};
 use backend::{Error, PatientAccess, Portal, Principal};
+use domain::proxy::Scope;
 use domain::records::DateRange;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -76,6 +77,7 @@ fn error_response(e: Error) -> Response {
             StatusCode::FORBIDDEN,
             "Downloads are for the patient whose record it is.",
         ),
+        Error::Refused(m) => refuse(StatusCode::FORBIDDEN, &m),
         Error::ReauthRequired => refuse(
             StatusCode::FORBIDDEN,
             "For your security, confirm your password on the Downloads and sharing page, then download your whole record within 5 minutes.",
@@ -94,7 +96,11 @@ fn error_response(e: Error) -> Response {
 
 /// The caller and their own record, or the response that refuses them. A download started
 /// from another site (a link planted elsewhere) is refused too.
-async fn own(portal: &Portal, req: Request) -> Result<(Principal, PatientAccess), Response> {
+async fn own(
+    portal: &Portal,
+    req: Request,
+    scope: Option<Scope>,
+) -> Result<(Principal, PatientAccess), Response> {
     // The parts only: the body is not shared across the awaits below.
     let (req, _) = req.into_parts();
     if req
@@ -114,10 +120,13 @@ async fn own(portal: &Portal, req: Request) -> Result<(Principal, PatientAccess)
         .principal(token.as_deref())
         .await
         .map_err(error_response)?;
-    let access = portal
-        .own_record(&principal, &meta)
-        .await
-        .map_err(error_response)?;
+    // A part of the record (the immunization record) is open to a caregiver granted it;
+    // whole-record downloads are for the patient only.
+    let access = match scope {
+        Some(scope) => portal.record(&principal, scope, &meta).await,
+        None => portal.own_record(&principal, &meta).await,
+    }
+    .map_err(error_response)?;
     Ok((principal, access))
 }
 
@@ -126,7 +135,7 @@ pub async fn immunizations(
     req: Request,
 ) -> Response {
     let portal = &state.portal;
-    let (_, access) = match own(portal, req).await {
+    let (_, access) = match own(portal, req, Some(Scope::Immunizations)).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -168,7 +177,7 @@ async fn summary_as(
         Ok(r) => r,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.0),
     };
-    let (_, access) = match own(portal, req).await {
+    let (_, access) = match own(portal, req, None).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -185,14 +194,11 @@ pub async fn record(
     req: Request,
 ) -> Response {
     let portal = &state.portal;
-    let (principal, access) = match own(portal, req).await {
+    let (principal, access) = match own(portal, req, None).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(e) = portal.recently_authenticated(&principal).await {
-        return error_response(e);
-    }
-    match portal.export_fhir(&access).await {
+    match portal.export_fhir(&principal, &access).await {
         Ok(d) => file(d),
         Err(e) => error_response(e),
     }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use backend::messaging::{INBOX_ROLES, Upload};
 use backend::{Error, Portal, Principal, RequestMeta};
 use domain::care::{ATTACHMENT_BYTES_MAX, ATTACHMENTS_MAX};
+use domain::proxy::Scope;
 use std::sync::Arc;
 
 /// A body can hold the largest allowed attachments plus the text.
@@ -50,6 +51,7 @@ fn failed(e: Error, back: &str) -> Response {
             "Your session has ended. Sign in, then write your message again.",
             "/signin",
         ),
+        Error::Refused(m) => problem(StatusCode::FORBIDDEN, &m, back),
         Error::Forbidden => problem(
             StatusCode::FORBIDDEN,
             "You do not have access to this inbox.",
@@ -153,7 +155,7 @@ pub async fn patient_send(
         Ok(c) => c,
         Err(e) => return failed(e, "/messages"),
     };
-    let access = match portal.own_record(&principal, &meta).await {
+    let access = match portal.record(&principal, Scope::Messages, &meta).await {
         Ok(a) => a,
         Err(e) => return failed(e, "/messages"),
     };
@@ -243,6 +245,7 @@ fn download_failed(e: Error) -> Response {
     match e {
         Error::Unauthenticated => refuse(StatusCode::UNAUTHORIZED, "Sign in to open this file."),
         Error::Forbidden => refuse(StatusCode::FORBIDDEN, "This file is not yours to open."),
+        Error::Refused(m) => refuse(StatusCode::FORBIDDEN, &m),
         Error::NotFound | Error::Invalid(_) => {
             refuse(StatusCode::NOT_FOUND, "We could not find that file.")
         }
@@ -302,19 +305,19 @@ pub async fn attachment_download(
         Ok(c) => c,
         Err(e) => return download_failed(e),
     };
-    let found = match &principal {
-        Principal::Patient { .. } => match portal.own_record(&principal, &meta).await {
-            Ok(a) => portal.patient_attachment(&a, &id).await,
-            Err(e) => Err(e),
-        },
-        Principal::Staff { .. } => match portal
+    let found = if principal.is_staff() {
+        match portal
             .staff_access(&principal, INBOX_ROLES, "message attachment", &meta)
             .await
         {
             Ok(s) => portal.staff_attachment(&s, &id).await,
             Err(e) => Err(e),
-        },
-        Principal::Anonymous => Err(Error::Unauthenticated),
+        }
+    } else {
+        match portal.record(&principal, Scope::Messages, &meta).await {
+            Ok(a) => portal.patient_attachment(&a, &id).await,
+            Err(e) => Err(e),
+        }
     };
     match found {
         Ok(a) => attachment(&a.content_type, &a.filename, a.content),
@@ -343,7 +346,7 @@ pub async fn calendar(
         Ok(c) => c,
         Err(e) => return download_failed(e),
     };
-    let ics = match portal.own_record(&principal, &meta).await {
+    let ics = match portal.record(&principal, Scope::Appointments, &meta).await {
         Ok(a) => portal.appointment_ics(&a, id).await,
         Err(e) => Err(e),
     };

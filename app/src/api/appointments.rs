@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 #[server(prefix = "/api", endpoint = "appointments/page")]
 pub async fn load_appointments() -> Result<AppointmentsPage, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Appointments, |c, access| async move {
         Ok(c.portal.patient_appointments(&access).await?)
     })
     .await
@@ -21,9 +21,9 @@ pub async fn open_slots(
     visit_type: String,
     from: Option<String>,
 ) -> Result<Vec<SlotView>, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Appointments, |c, access| async move {
         Ok(c.portal
             .patient_slots(&access, &visit_type, None, from.as_deref())
             .await?)
@@ -34,9 +34,9 @@ pub async fn open_slots(
 /// Books a slot; returns the sentence to show.
 #[server(prefix = "/api", endpoint = "appointments/book")]
 pub async fn book(slot: String, reason: Option<String>) -> Result<String, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Appointments, |c, access| async move {
         c.portal
             .book_appointment(&access, &slot, reason.as_deref().unwrap_or(""))
             .await?;
@@ -47,9 +47,9 @@ pub async fn book(slot: String, reason: Option<String>) -> Result<String, AppErr
 
 #[server(prefix = "/api", endpoint = "appointments/cancel")]
 pub async fn cancel(id: String) -> Result<String, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Appointments, |c, access| async move {
         c.portal.cancel_appointment(&access, &id).await?;
         Ok("Your appointment is cancelled.".into())
     })
@@ -58,9 +58,9 @@ pub async fn cancel(id: String) -> Result<String, AppError> {
 
 #[server(prefix = "/api", endpoint = "appointments/reschedule")]
 pub async fn reschedule(id: String, slot: String) -> Result<String, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Appointments, |c, access| async move {
         c.portal.reschedule_appointment(&access, &id, &slot).await?;
         Ok("Your appointment is moved to the new time.".into())
     })
@@ -73,9 +73,9 @@ pub async fn request_visit(
     preferred: String,
     note: Option<String>,
 ) -> Result<String, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Appointments, |c, access| async move {
         c.portal
             .request_visit(
                 &access,
@@ -94,9 +94,9 @@ pub async fn join_waitlist(
     visit_type: String,
     appointment: Option<String>,
 ) -> Result<String, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Appointments, |c, access| async move {
         c.portal
             .join_waitlist(&access, &visit_type, appointment.as_deref())
             .await?;
@@ -107,9 +107,9 @@ pub async fn join_waitlist(
 
 #[server(prefix = "/api", endpoint = "appointments/accept")]
 pub async fn accept_offer(offer: String) -> Result<String, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Appointments, |c, access| async move {
         c.portal.accept_offer(&access, &offer).await?;
         Ok("The earlier time is yours. It is listed under Upcoming visits.".into())
     })
@@ -118,9 +118,9 @@ pub async fn accept_offer(offer: String) -> Result<String, AppError> {
 
 #[server(prefix = "/api", endpoint = "refills/list")]
 pub async fn list_refills() -> Result<Vec<RefillView>, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Medications, |c, access| async move {
         Ok(c.portal.patient_refills(&access).await?)
     })
     .await
@@ -136,9 +136,9 @@ pub struct RefillChoices {
 
 #[server(prefix = "/api", endpoint = "refills/choices")]
 pub async fn load_refill_choices() -> Result<RefillChoices, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Medications, |c, access| async move {
         let medications = c
             .portal
             .list_medications(&access, &domain::records::DateRange::all())
@@ -161,9 +161,9 @@ pub async fn request_refill(
     pharmacy: String,
     note: Option<String>,
 ) -> Result<String, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Medications, |c, access| async move {
         c.portal
             .request_refill(
                 &access,
@@ -178,7 +178,7 @@ pub async fn request_refill(
 }
 
 /// The Home page's cards about the care team.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CareCards {
     pub upcoming: Vec<domain::care::AppointmentView>,
     pub unread: u64,
@@ -189,21 +189,29 @@ pub struct CareCards {
 #[server(prefix = "/api", endpoint = "home/care")]
 pub async fn home_care() -> Result<CareCards, AppError> {
     use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
-        let page = c.portal.patient_appointments(&access).await?;
-        let refills = c.portal.patient_refills(&access).await?;
-        Ok(CareCards {
-            upcoming: page
+    use domain::proxy::Scope;
+    // Each card asks for its own part of the record: a caregiver sees only the cards
+    // their grant covers.
+    ssr::run(Policy::AnyRecord, |c| async move {
+        let mut cards = CareCards::default();
+        if let Some(access) = c.part(Scope::Appointments).await? {
+            let page = c.portal.patient_appointments(&access).await?;
+            cards.offers = page.offers.len();
+            cards.upcoming = page
                 .upcoming
                 .into_iter()
                 .filter(|a| a.status == "Booked")
                 .take(3)
-                .collect(),
-            unread: c.portal.unread_threads(&access).await?,
-            open_refills: refills.into_iter().take(3).collect(),
-            offers: page.offers.len(),
-        })
+                .collect();
+        }
+        if let Some(access) = c.part(Scope::Medications).await? {
+            let refills = c.portal.patient_refills(&access).await?;
+            cards.open_refills = refills.into_iter().take(3).collect();
+        }
+        if let Some(access) = c.part(Scope::Messages).await? {
+            cards.unread = c.portal.unread_threads(&access).await?;
+        }
+        Ok(cards)
     })
     .await
 }

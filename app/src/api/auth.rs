@@ -62,7 +62,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     use super::{Policy, ssr};
     ssr::run(Policy::Public, |c| async move {
-        if c.principal == backend::Principal::Anonymous {
+        if c.principal.is_anonymous() {
             return Ok(None);
         }
         Ok(Some(c.portal.me(&c.principal).await?))

@@ -8,9 +8,9 @@ use leptos::prelude::*;
 /// The care teams the patient can write to, with their expected response times.
 #[server(prefix = "/api", endpoint = "messages/teams")]
 pub async fn care_teams() -> Result<Vec<TeamView>, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Messages, |c, access| async move {
         Ok(c.portal.care_teams(&access).await?)
     })
     .await
@@ -18,9 +18,9 @@ pub async fn care_teams() -> Result<Vec<TeamView>, AppError> {
 
 #[server(prefix = "/api", endpoint = "messages/list")]
 pub async fn list_threads() -> Result<Vec<ThreadRow>, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Messages, |c, access| async move {
         Ok(c.portal.patient_threads(&access).await?)
     })
     .await
@@ -29,9 +29,9 @@ pub async fn list_threads() -> Result<Vec<ThreadRow>, AppError> {
 /// One thread; opening it marks it read.
 #[server(prefix = "/api", endpoint = "messages/thread")]
 pub async fn get_thread(id: String) -> Result<ThreadView, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Messages, |c, access| async move {
         Ok(c.portal.patient_thread(&access, &id).await?)
     })
     .await
@@ -40,9 +40,9 @@ pub async fn get_thread(id: String) -> Result<ThreadView, AppError> {
 /// How many threads have a reply the patient has not opened (for the navigation).
 #[server(prefix = "/api", endpoint = "messages/unread")]
 pub async fn unread_count() -> Result<u64, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Messages, |c, access| async move {
         Ok(c.portal.unread_threads(&access).await?)
     })
     .await

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod appointments;
 pub mod auth;
 pub mod messages;
+pub mod proxy;
 pub mod record;
 pub mod results;
 pub mod security;
@@ -19,12 +20,21 @@ pub enum Policy {
     Public,
     /// Any signed-in person.
     SignedIn,
-    /// A signed-in patient, on their own record.
-    Patient,
+    /// A patient or caregiver account (the Proxy access page, accepting an invitation).
+    Person,
+    /// One part of the record the session is on: the patient's own, or a caregiver's whose
+    /// grant includes the scope (the backend opens the handle for that scope only).
+    Record(Scope),
+    /// A view made of several parts (Home): each part asks for its own scope.
+    AnyRecord,
+    /// Only the patient on their own record, never a caregiver acting for them: proxy
+    /// management, release preferences, whole-record export, transmit.
+    SelfOnly,
     /// Signed-in staff in one of these roles (the backend checks the same again).
     Staff(&'static [Role]),
 }
 
+use domain::proxy::Scope;
 use domain::session::Role;
 pub use domain::session::staff_roles::{
     ANY_STAFF, CLINICIAN, FRONT_DESK, INBOX, REFILL_QUEUE, SCHEDULE,
@@ -40,18 +50,24 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/activation/confirm", Policy::Public),
     ("/api/activation/resend", Policy::Public),
     ("/api/activation/step", Policy::Public),
-    ("/api/results/list", Policy::Patient),
-    ("/api/results/get", Policy::Patient),
-    ("/api/record/medications", Policy::Patient),
-    ("/api/record/allergies", Policy::Patient),
-    ("/api/record/problems", Policy::Patient),
-    ("/api/record/immunizations", Policy::Patient),
-    ("/api/record/vitals", Policy::Patient),
-    ("/api/record/visits", Policy::Patient),
-    ("/api/record/highlights", Policy::Patient),
-    ("/api/record/transmit", Policy::Patient),
-    ("/api/record/release_preference", Policy::Patient),
-    ("/api/record/release_preferences", Policy::Patient),
+    ("/api/results/list", Policy::Record(Scope::Results)),
+    ("/api/results/get", Policy::Record(Scope::Results)),
+    (
+        "/api/record/medications",
+        Policy::Record(Scope::Medications),
+    ),
+    ("/api/record/allergies", Policy::Record(Scope::Clinical)),
+    ("/api/record/problems", Policy::Record(Scope::Clinical)),
+    (
+        "/api/record/immunizations",
+        Policy::Record(Scope::Immunizations),
+    ),
+    ("/api/record/vitals", Policy::Record(Scope::Clinical)),
+    ("/api/record/visits", Policy::Record(Scope::Visits)),
+    ("/api/record/highlights", Policy::AnyRecord),
+    ("/api/record/transmit", Policy::SelfOnly),
+    ("/api/record/release_preference", Policy::SelfOnly),
+    ("/api/record/release_preferences", Policy::SelfOnly),
     ("/api/activity/log", Policy::SignedIn),
     ("/api/sessions/list", Policy::SignedIn),
     ("/api/sessions/end", Policy::SignedIn),
@@ -89,22 +105,46 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/recovery/reset_send_code", Policy::Public),
     ("/api/recovery/reset_factor", Policy::Public),
     ("/api/recovery/reset", Policy::Public),
-    ("/api/messages/teams", Policy::Patient),
-    ("/api/messages/list", Policy::Patient),
-    ("/api/messages/thread", Policy::Patient),
-    ("/api/messages/unread", Policy::Patient),
-    ("/api/appointments/page", Policy::Patient),
-    ("/api/appointments/slots", Policy::Patient),
-    ("/api/appointments/book", Policy::Patient),
-    ("/api/appointments/cancel", Policy::Patient),
-    ("/api/appointments/reschedule", Policy::Patient),
-    ("/api/appointments/request", Policy::Patient),
-    ("/api/appointments/waitlist", Policy::Patient),
-    ("/api/appointments/accept", Policy::Patient),
-    ("/api/refills/list", Policy::Patient),
-    ("/api/refills/choices", Policy::Patient),
-    ("/api/refills/request", Policy::Patient),
-    ("/api/home/care", Policy::Patient),
+    ("/api/messages/teams", Policy::Record(Scope::Messages)),
+    ("/api/messages/list", Policy::Record(Scope::Messages)),
+    ("/api/messages/thread", Policy::Record(Scope::Messages)),
+    ("/api/messages/unread", Policy::Record(Scope::Messages)),
+    (
+        "/api/appointments/page",
+        Policy::Record(Scope::Appointments),
+    ),
+    (
+        "/api/appointments/slots",
+        Policy::Record(Scope::Appointments),
+    ),
+    (
+        "/api/appointments/book",
+        Policy::Record(Scope::Appointments),
+    ),
+    (
+        "/api/appointments/cancel",
+        Policy::Record(Scope::Appointments),
+    ),
+    (
+        "/api/appointments/reschedule",
+        Policy::Record(Scope::Appointments),
+    ),
+    (
+        "/api/appointments/request",
+        Policy::Record(Scope::Appointments),
+    ),
+    (
+        "/api/appointments/waitlist",
+        Policy::Record(Scope::Appointments),
+    ),
+    (
+        "/api/appointments/accept",
+        Policy::Record(Scope::Appointments),
+    ),
+    ("/api/refills/list", Policy::Record(Scope::Medications)),
+    ("/api/refills/choices", Policy::Record(Scope::Medications)),
+    ("/api/refills/request", Policy::Record(Scope::Medications)),
+    ("/api/home/care", Policy::AnyRecord),
     ("/api/staff/home", Policy::Staff(ANY_STAFF)),
     ("/api/staff/inbox", Policy::Staff(INBOX)),
     ("/api/staff/thread", Policy::Staff(INBOX)),
@@ -130,6 +170,15 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/staff/cancel", Policy::Staff(FRONT_DESK)),
     ("/api/staff/results", Policy::Staff(CLINICIAN)),
     ("/api/staff/result", Policy::Staff(CLINICIAN)),
+    ("/api/proxy/page", Policy::Person),
+    ("/api/proxy/invite", Policy::SelfOnly),
+    ("/api/proxy/revoke", Policy::SelfOnly),
+    ("/api/proxy/scopes", Policy::SelfOnly),
+    ("/api/proxy/switch", Policy::Person),
+    ("/api/proxy/invitation", Policy::Public),
+    ("/api/proxy/accept", Policy::Person),
+    ("/api/proxy/decline", Policy::Public),
+    ("/api/proxy/join", Policy::Public),
 ];
 
 pub fn policy_of(path: &str) -> Option<Policy> {
@@ -147,7 +196,8 @@ pub mod ssr {
     use crate::error::AppError;
     use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
     use backend::audit::{self, Entry, Outcome};
-    use backend::{Portal, Principal, RequestMeta};
+    use backend::{PatientAccess, Portal, Principal, RequestMeta};
+    use domain::proxy::Scope;
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
     use std::future::Future;
@@ -165,6 +215,43 @@ pub mod ssr {
         pub fn cookie(&self, name: &str) -> Option<String> {
             cookie(&self.headers, name)
         }
+        /// One part of a composite view, when the session may see it (`None` otherwise).
+        pub async fn part(&self, scope: Scope) -> Result<Option<PatientAccess>, AppError> {
+            if !self.principal.may(scope) {
+                return Ok(None);
+            }
+            Ok(Some(
+                self.portal
+                    .record(&self.principal, scope, &self.meta)
+                    .await?,
+            ))
+        }
+    }
+
+    /// Runs a `Record(scope)` function with the access handle opened for that very scope.
+    pub async fn with_record<T, F, Fut>(scope: Scope, body: F) -> Result<T, AppError>
+    where
+        F: FnOnce(Call, PatientAccess) -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        run(Policy::Record(scope), |c| async move {
+            let access = c.portal.record(&c.principal, scope, &c.meta).await?;
+            body(c, access).await
+        })
+        .await
+    }
+
+    /// Runs a `SelfOnly` function with the patient's own whole-record handle.
+    pub async fn with_own<T, F, Fut>(body: F) -> Result<T, AppError>
+    where
+        F: FnOnce(Call, PatientAccess) -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        run(Policy::SelfOnly, |c| async move {
+            let access = c.portal.own_record(&c.principal, &c.meta).await?;
+            body(c, access).await
+        })
+        .await
     }
 
     pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -233,24 +320,42 @@ pub mod ssr {
             let meta = meta(parts);
             let token = cookie(&parts.headers, backend::auth::session::COOKIE);
             let principal = portal.principal(token.as_deref()).await?;
-            let allowed = match (policy, &principal) {
-                (Policy::Public, _) => Ok(()),
-                (_, Principal::Anonymous) => Err(AppError::sign_in_needed()),
-                (Policy::SignedIn, _) => Ok(()),
-                (Policy::Patient, Principal::Patient { .. }) => Ok(()),
-                (Policy::Staff(roles), Principal::Staff { role, .. }) if roles.contains(role) => {
+            let allowed = if policy == Policy::Public {
+                Ok(())
+            } else if principal.is_anonymous() {
+                Err(AppError::sign_in_needed())
+            } else {
+                let fits = match policy {
+                    Policy::Public | Policy::SignedIn => true,
+                    Policy::Person => principal.is_person(),
+                    Policy::AnyRecord => {
+                        if principal.is_person() && !principal.has_record() {
+                            // Refused with the reason (nobody chosen, or the grant ended).
+                            portal.record(&principal, Scope::Results, &meta).await?;
+                        }
+                        principal.is_person()
+                    }
+                    Policy::SelfOnly => principal.is_self(),
+                    Policy::Record(scope) => {
+                        if principal.is_person() && !principal.may(scope) {
+                            // The backend words the refusal (scope not granted, grant ended)
+                            // and audits it.
+                            portal.record(&principal, scope, &meta).await?;
+                        }
+                        principal.is_person()
+                    }
+                    Policy::Staff(roles) => principal.role().is_some_and(|r| roles.contains(&r)),
+                };
+                if fits {
                     Ok(())
-                }
-                (Policy::Patient, Principal::Staff { user_id, .. })
-                | (Policy::Staff(_), Principal::Staff { user_id, .. })
-                | (Policy::Staff(_), Principal::Patient { user_id, .. }) => {
+                } else {
                     let path = parts.uri.path().to_owned();
                     audit::record(
                         &portal.db,
                         portal.now(),
                         &meta,
                         Entry::new("access.denied", Outcome::Denied)
-                            .actor(user_id.clone())
+                            .actor(principal.user_id().unwrap_or_default().to_owned())
                             .detail(path),
                     )
                     .await

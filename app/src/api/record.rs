@@ -9,9 +9,10 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use super::super::{Policy, ssr};
+    use super::super::ssr;
     use crate::error::AppError;
     use backend::{PatientAccess, Portal};
+    use domain::proxy::Scope;
     use domain::records::DateRange;
     use std::future::Future;
 
@@ -21,8 +22,9 @@ pub(crate) mod ssr {
             .map_err(|e| AppError::BadRequest(e.0))
     }
 
-    /// A patient's own record, narrowed to a date range.
+    /// One part of the record the session is on, narrowed to a date range.
     pub async fn ranged<T, F, Fut>(
+        scope: Scope,
         from: Option<String>,
         to: Option<String>,
         read: F,
@@ -31,9 +33,8 @@ pub(crate) mod ssr {
         F: FnOnce(Portal, PatientAccess, DateRange) -> Fut,
         Fut: Future<Output = backend::Result<T>>,
     {
-        ssr::run(Policy::Patient, |c| async move {
+        ssr::with_record(scope, |c, access| async move {
             let range = range(from, to)?;
-            let access = c.portal.own_record(&c.principal, &c.meta).await?;
             Ok(read(c.portal.clone(), access, range).await?)
         })
         .await
@@ -45,9 +46,12 @@ pub async fn list_medications(
     from: Option<String>,
     to: Option<String>,
 ) -> Result<Vec<MedicationView>, AppError> {
-    ssr::ranged(from, to, |p, a, r| async move {
-        p.list_medications(&a, &r).await
-    })
+    ssr::ranged(
+        domain::proxy::Scope::Medications,
+        from,
+        to,
+        |p, a, r| async move { p.list_medications(&a, &r).await },
+    )
     .await
 }
 
@@ -57,6 +61,7 @@ pub async fn list_allergies(
     to: Option<String>,
 ) -> Result<Vec<AllergyView>, AppError> {
     ssr::ranged(
+        domain::proxy::Scope::Clinical,
         from,
         to,
         |p, a, r| async move { p.list_allergies(&a, &r).await },
@@ -70,6 +75,7 @@ pub async fn list_problems(
     to: Option<String>,
 ) -> Result<Vec<ProblemView>, AppError> {
     ssr::ranged(
+        domain::proxy::Scope::Clinical,
         from,
         to,
         |p, a, r| async move { p.list_problems(&a, &r).await },
@@ -82,9 +88,12 @@ pub async fn list_immunizations(
     from: Option<String>,
     to: Option<String>,
 ) -> Result<Vec<ImmunizationView>, AppError> {
-    ssr::ranged(from, to, |p, a, r| async move {
-        p.list_immunizations(&a, &r).await
-    })
+    ssr::ranged(
+        domain::proxy::Scope::Immunizations,
+        from,
+        to,
+        |p, a, r| async move { p.list_immunizations(&a, &r).await },
+    )
     .await
 }
 
@@ -94,6 +103,7 @@ pub async fn list_vitals(
     to: Option<String>,
 ) -> Result<Vec<VitalView>, AppError> {
     ssr::ranged(
+        domain::proxy::Scope::Clinical,
         from,
         to,
         |p, a, r| async move { p.list_vitals(&a, &r).await },
@@ -107,6 +117,7 @@ pub async fn list_visits(
     to: Option<String>,
 ) -> Result<Vec<VisitView>, AppError> {
     ssr::ranged(
+        domain::proxy::Scope::Visits,
         from,
         to,
         |p, a, r| async move { p.list_visits(&a, &r).await },
@@ -118,10 +129,20 @@ pub async fn list_visits(
 #[server(prefix = "/api", endpoint = "record/highlights")]
 pub async fn home_highlights() -> Result<RecordHighlights, AppError> {
     use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
+    use domain::proxy::Scope;
+    ssr::run(Policy::AnyRecord, |c| async move {
         let since = c.portal.previous_sign_in(&c.principal).await?;
-        Ok(c.portal.record_highlights(&access, since).await?)
+        let results = c.part(Scope::Results).await?;
+        let medications = c.part(Scope::Medications).await?;
+        let visits = c.part(Scope::Visits).await?;
+        let immunizations = c.part(Scope::Immunizations).await?;
+        let parts = backend::records::HighlightParts {
+            results: results.as_ref(),
+            medications: medications.as_ref(),
+            visits: visits.as_ref(),
+            immunizations: immunizations.as_ref(),
+        };
+        Ok(c.portal.record_highlights(parts, since).await?)
     })
     .await
 }
@@ -137,8 +158,8 @@ pub async fn transmit_summary(
     to: Option<String>,
     confirm: Option<String>,
 ) -> Result<String, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
+    use super::ssr;
+    ssr::with_own(|c, access| async move {
         let recipient =
             domain::account::Email::parse(&email).map_err(|e| AppError::BadRequest(e.0))?;
         let format = backend::export::SummaryFormat::parse(&format)?;
@@ -149,7 +170,6 @@ pub async fn transmit_summary(
                     .into(),
             ));
         }
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
         c.portal
             .transmit_summary(&c.principal, &access, &recipient, &range, format)
             .await?;
@@ -164,12 +184,8 @@ pub async fn transmit_summary(
 /// The patient's rule for when new results of each category are shown.
 #[server(prefix = "/api", endpoint = "record/release_preferences")]
 pub async fn release_preferences() -> Result<Vec<ReleasePreferenceView>, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
-        Ok(c.portal.release_preferences(&access).await?)
-    })
-    .await
+    use super::ssr;
+    ssr::with_own(|c, access| async move { Ok(c.portal.release_preferences(&access).await?) }).await
 }
 
 /// Sets when new results of `category` are shown: `rule` is `immediately`, `after_review`
@@ -180,11 +196,10 @@ pub async fn set_release_preference(
     rule: String,
     days: Option<String>,
 ) -> Result<(), AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
+    use super::ssr;
+    ssr::with_own(|c, access| async move {
         let rule = domain::records::ReleaseRule::parse(&rule, days.as_deref().unwrap_or(""))
             .map_err(|e| AppError::BadRequest(e.0))?;
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
         Ok(c.portal
             .set_release_preference(&access, &category, rule)
             .await?)

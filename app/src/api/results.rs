@@ -11,6 +11,7 @@ pub async fn list_results(
     to: Option<String>,
 ) -> Result<Vec<ResultDay>, AppError> {
     super::record::ssr::ranged(
+        domain::proxy::Scope::Results,
         from,
         to,
         |p, a, r| async move { p.list_results(&a, &r).await },
@@ -20,12 +21,12 @@ pub async fn list_results(
 
 #[server(prefix = "/api", endpoint = "results/get")]
 pub async fn get_result(id: String) -> Result<ResultDetail, AppError> {
-    use super::{Policy, ssr};
-    ssr::run(Policy::Patient, |c| async move {
+    use super::ssr;
+    use domain::proxy::Scope;
+    ssr::with_record(Scope::Results, |c, access| async move {
         if id.is_empty() || id.len() > 64 {
             return Err(AppError::NotFound);
         }
-        let access = c.portal.own_record(&c.principal, &c.meta).await?;
         Ok(c.portal.result_detail(&access, &id).await?)
     })
     .await

@@ -39,6 +39,7 @@ pub async fn create(
         ip: Set(ip.map(|s| s.chars().take(64).collect())),
         user_agent: Set(user_agent.map(|s| s.chars().take(256).collect())),
         authenticated_at: Set(Some(now)),
+        acting_grant_id: Set(None),
     }
     .insert(db)
     .await?;

@@ -419,11 +419,14 @@ impl Portal {
             .one(&self.db)
             .await?
             .ok_or(Error::Unauthenticated)?;
+        let acting = self.acting_banner(p).await?;
         Ok(Me {
             display_name: format!("{} {}", u.given_name, u.family_name),
             first_name: u.given_name,
             role: p.role().unwrap_or(Role::Patient),
             idle_timeout_secs: self.settings.idle_timeout.as_secs(),
+            acting_scopes: acting.as_ref().map(|a| a.1.clone()).unwrap_or_default(),
+            acting_for: acting.map(|a| a.0),
         })
     }
 }

@@ -77,6 +77,10 @@ impl MigratorTrait for Migrator {
                 name: "m0004_care_team",
                 sql: include_str!("../../migrations/0004_care_team.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0005_proxy_access",
+                sql: include_str!("../../migrations/0005_proxy_access.sql"),
+            }),
         ]
     }
 }

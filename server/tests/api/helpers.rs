@@ -4,9 +4,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response};
 use backend::notify::OutboxMailer;
-use backend::storage::entity::{observation, user_account};
+use backend::storage::entity::{observation, proxy_grant, user_account, user_session};
 use backend::{Portal, RequestMeta, Settings, TestClock, demo};
+use domain::account::Email;
+use domain::proxy::{Relationship, Scope};
 use http_body_util::BodyExt;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use server::web::{WebState, router};
 use std::path::Path;
@@ -110,6 +113,62 @@ impl TestApp {
             .await
             .unwrap()
             .token
+    }
+
+    /// The patient `patient` invites `username` (a new caregiver account, created through
+    /// the invitation link) with `scopes`; returns the grant's id.
+    pub async fn caregiver(&self, patient: &str, username: &str, scopes: &[Scope]) -> String {
+        let meta = RequestMeta::default();
+        let token = self.session_for(patient).await;
+        let p = self.portal.principal(Some(&token)).await.unwrap();
+        let email = Email::parse(&format!("{username}@example.org")).unwrap();
+        self.portal
+            .invite_caregiver(&p, &email, Relationship::Child, scopes, 12, &meta)
+            .await
+            .unwrap();
+        let mail = backend::notify::outbox(&self.portal.db, 1).await.unwrap();
+        let link = mail[0].body.split('#').nth(1).unwrap();
+        let invite: String = link.chars().take_while(|c| !c.is_whitespace()).collect();
+        let dob = self
+            .portal
+            .patient_by_mrn(backend::demo::READY_MRN)
+            .await
+            .unwrap()
+            .birth_date;
+        self.portal
+            .join_as_caregiver(
+                &invite,
+                "Kim",
+                "Dummett",
+                username,
+                "Copper-Kettle-Winter-8812",
+                "Copper-Kettle-Winter-8812",
+                &dob,
+                &meta,
+            )
+            .await
+            .unwrap();
+        let uid = self.user_id(username).await;
+        proxy_grant::Entity::find()
+            .filter(proxy_grant::Column::CaregiverUserId.eq(uid))
+            .one(&self.portal.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    /// A new session of `username` acting through `grant` (whatever the grant's state).
+    pub async fn acting_session(&self, username: &str, grant: &str) -> String {
+        let token = self.session_for(username).await;
+        let p = self.portal.principal(Some(&token)).await.unwrap();
+        user_session::Entity::update_many()
+            .col_expr(user_session::Column::ActingGrantId, Expr::value(grant))
+            .filter(user_session::Column::Id.eq(p.session_id().unwrap()))
+            .exec(&self.portal.db)
+            .await
+            .unwrap();
+        token
     }
 
     /// Activates the patient with `mrn` through the real three steps; returns the username.

@@ -5,6 +5,7 @@ use crate::helpers::{TestApp, spawn_app};
 use app::api::{POLICIES, Policy, policy_of};
 use backend::demo::{ACTIVATE_MRN, READY_MRN, READY_USERNAME};
 use backend::storage::entity::user_account;
+use domain::proxy::Scope;
 use domain::session::Role;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -18,17 +19,115 @@ enum Who {
     FrontDesk,
     Admin,
     Suspended,
+    /// A caregiver acting for patient A with this one scope.
+    CaregiverOfA(Scope),
+    /// A caregiver whose session acts through a grant A revoked.
+    Revoked,
+    /// A caregiver whose session acts through a grant that has expired.
+    Expired,
+    /// A caregiver-only account not acting for anyone.
+    CaregiverAlone,
 }
 
-const EVERYONE: [Who; 7] = [
-    Who::Anonymous,
-    Who::PatientA,
-    Who::PatientB,
-    Who::Clinician,
-    Who::FrontDesk,
-    Who::Admin,
-    Who::Suspended,
-];
+fn everyone() -> Vec<Who> {
+    let mut all = vec![
+        Who::Anonymous,
+        Who::PatientA,
+        Who::PatientB,
+        Who::Clinician,
+        Who::FrontDesk,
+        Who::Admin,
+        Who::Suspended,
+        Who::Revoked,
+        Who::Expired,
+        Who::CaregiverAlone,
+    ];
+    all.extend(Scope::ALL.map(Who::CaregiverOfA));
+    all
+}
+
+/// A marker planted in patient A's data for each scope: a caller not entitled to a scope
+/// must never get its marker back, from any function.
+fn marker(scope: Scope) -> String {
+    format!("MKR-{}", scope.as_str())
+}
+
+/// Plants the markers in every category of A's record (the thread and the visit carry
+/// theirs from when they were made).
+async fn plant_markers(app: &TestApp, patient: &str) {
+    use backend::storage::entity::{
+        allergy, encounter, immunization, medication, observation, problem,
+    };
+    let db = &app.portal.db;
+    observation::Entity::update_many()
+        .col_expr(
+            observation::Column::Name,
+            Expr::value(marker(Scope::Results)),
+        )
+        .filter(observation::Column::PatientId.eq(patient))
+        .filter(observation::Column::Category.eq("laboratory"))
+        .exec(db)
+        .await
+        .unwrap();
+    observation::Entity::update_many()
+        .col_expr(
+            observation::Column::Name,
+            Expr::value(marker(Scope::Clinical)),
+        )
+        .filter(observation::Column::PatientId.eq(patient))
+        .filter(observation::Column::Category.ne("laboratory"))
+        .exec(db)
+        .await
+        .unwrap();
+    medication::Entity::update_many()
+        .col_expr(
+            medication::Column::Name,
+            Expr::value(marker(Scope::Medications)),
+        )
+        .filter(medication::Column::PatientId.eq(patient))
+        .exec(db)
+        .await
+        .unwrap();
+    allergy::Entity::update_many()
+        .col_expr(allergy::Column::Name, Expr::value(marker(Scope::Clinical)))
+        .filter(allergy::Column::PatientId.eq(patient))
+        .exec(db)
+        .await
+        .unwrap();
+    problem::Entity::update_many()
+        .col_expr(problem::Column::Name, Expr::value(marker(Scope::Clinical)))
+        .filter(problem::Column::PatientId.eq(patient))
+        .exec(db)
+        .await
+        .unwrap();
+    immunization::Entity::update_many()
+        .col_expr(
+            immunization::Column::Name,
+            Expr::value(marker(Scope::Immunizations)),
+        )
+        .filter(immunization::Column::PatientId.eq(patient))
+        .exec(db)
+        .await
+        .unwrap();
+    encounter::Entity::update_many()
+        .col_expr(
+            encounter::Column::Reason,
+            Expr::value(marker(Scope::Visits)),
+        )
+        .filter(encounter::Column::PatientId.eq(patient))
+        .exec(db)
+        .await
+        .unwrap();
+}
+
+/// Which of A's scopes a caller may see through patient-side functions.
+fn entitled(who: Who, scope: Scope) -> bool {
+    match who {
+        Who::PatientA => true,
+        Who::CaregiverOfA(granted) => granted == scope,
+        _ => false,
+    }
+}
 
 /// Ids of patient A's records (and of the clinic) that samples name.
 struct Ids {
@@ -134,6 +233,17 @@ fn sample(path: &str, ids: &Ids) -> Option<String> {
         "/api/signin/passkey_finish" | "/api/signin/passkey_login_finish" => {
             "response=%7B%7D".into()
         }
+        "/api/proxy/page" => String::new(),
+        // Bad input or unknown ids on purpose: nothing is sent or changed.
+        "/api/proxy/invite" => "email=not-an-address&relationship=friend&months=12".into(),
+        "/api/proxy/revoke" => "id=nope".into(),
+        "/api/proxy/scopes" => "id=nope&scopes=results".into(),
+        "/api/proxy/switch" => "grant=nope".into(),
+        "/api/proxy/invitation" | "/api/proxy/decline" => "token=nope".into(),
+        "/api/proxy/accept" => "token=nope&date_of_birth=1990-01-01".into(),
+        "/api/proxy/join" => {
+            "token=nope&first_name=A&last_name=B&username=someone&password=x&confirm_password=x&date_of_birth=1990-01-01".into()
+        }
         "/api/recovery/forgot_password" => "login=nobody.here".into(),
         "/api/recovery/forgot_username" => "email=nobody%40example.org".into(),
         "/api/recovery/reset_state" => "token=nope".into(),
@@ -177,6 +287,7 @@ fn allowed_reply(path: &str) -> &'static [u16] {
         | "/api/security/passkey_rename"
         | "/api/record/transmit"
         | "/api/record/release_preference"
+        | "/api/proxy/invite"
         | "/api/appointments/book"
         | "/api/appointments/reschedule"
         | "/api/appointments/request"
@@ -198,7 +309,11 @@ fn allowed_reply(path: &str) -> &'static [u16] {
         | "/api/staff/request_done"
         | "/api/staff/cancel"
         | "/api/staff/template_remove"
-        | "/api/staff/letter" => &[404],
+        | "/api/staff/letter"
+        | "/api/proxy/revoke"
+        | "/api/proxy/scopes"
+        | "/api/proxy/switch"
+        | "/api/proxy/accept" => &[404],
         // The first call cancels A's visit; later ones find it cancelled.
         "/api/appointments/cancel" => &[200, 400],
         // New backup codes need a factor, which patient A's may be gone by then.
@@ -207,8 +322,25 @@ fn allowed_reply(path: &str) -> &'static [u16] {
     }
 }
 
-async fn session(app: &TestApp, who: Who) -> Option<String> {
+/// The caregivers' grants, by who uses them.
+struct Grants {
+    by_scope: Vec<(Scope, String)>,
+    revoked: String,
+    expired: String,
+}
+
+async fn session(app: &TestApp, who: Who, grants: &Grants) -> Option<String> {
     let name = match who {
+        Who::CaregiverOfA(scope) => {
+            let grant = &grants.by_scope.iter().find(|(s, _)| *s == scope).unwrap().1;
+            return Some(
+                app.acting_session(&format!("kim.{}", scope.as_str()), grant)
+                    .await,
+            );
+        }
+        Who::Revoked => return Some(app.acting_session("kim.revoked", &grants.revoked).await),
+        Who::Expired => return Some(app.acting_session("kim.expired", &grants.expired).await),
+        Who::CaregiverAlone => "kim.results",
         Who::Anonymous => return None,
         Who::PatientA => READY_USERNAME,
         Who::PatientB => "emet.stubfield",
@@ -220,17 +352,38 @@ async fn session(app: &TestApp, who: Who) -> Option<String> {
     Some(app.session_for(name).await)
 }
 
+fn is_staff(who: Who) -> bool {
+    matches!(who, Who::Clinician | Who::FrontDesk | Who::Admin)
+}
+
+fn is_caregiver(who: Who) -> bool {
+    matches!(
+        who,
+        Who::CaregiverOfA(_) | Who::Revoked | Who::Expired | Who::CaregiverAlone
+    )
+}
+
 fn expected(policy: Policy, who: Who, path: &str) -> &'static [u16] {
     match (policy, who) {
-        (Policy::Public, _) => &[200, 302, 400, 401, 423, 429],
+        (Policy::Public, _) => &[200, 302, 400, 401, 404, 423, 429],
         (_, Who::Anonymous | Who::Suspended) => &[401],
         (Policy::SignedIn, Who::PatientA) => allowed_reply(path),
         (Policy::SignedIn, _) if targets_a_record(path) => &[404],
         (Policy::SignedIn, _) => allowed_reply(path),
-        (Policy::Patient, Who::Clinician | Who::FrontDesk | Who::Admin) => &[403],
-        (Policy::Patient, Who::PatientB) if targets_a_record(path) => &[404],
-        (Policy::Patient, _) => allowed_reply(path),
-        (Policy::Staff(_), Who::PatientA | Who::PatientB) => &[403],
+        (Policy::Person | Policy::AnyRecord | Policy::SelfOnly, w) if is_staff(w) => &[403],
+        (Policy::Person, _) => allowed_reply(path),
+        (Policy::AnyRecord, Who::Revoked | Who::Expired | Who::CaregiverAlone) => &[403],
+        (Policy::AnyRecord, _) => allowed_reply(path),
+        (Policy::SelfOnly, Who::PatientA | Who::PatientB) => allowed_reply(path),
+        (Policy::SelfOnly, _) => &[403],
+        (Policy::Record(_), w) if is_staff(w) => &[403],
+        (Policy::Record(_), Who::PatientB) if targets_a_record(path) => &[404],
+        (Policy::Record(_), Who::PatientA | Who::PatientB) => allowed_reply(path),
+        (Policy::Record(scope), Who::CaregiverOfA(granted)) if scope == granted => {
+            allowed_reply(path)
+        }
+        (Policy::Record(_), _) => &[403],
+        (Policy::Staff(_), w) if !is_staff(w) => &[403],
         (Policy::Staff(roles), staff) => {
             let role = match staff {
                 Who::Clinician => Role::Clinician,
@@ -295,7 +448,7 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
             &team,
             None,
             "question",
-            "Private",
+            &marker(Scope::Messages),
             "For my team only",
             vec![],
         )
@@ -327,7 +480,7 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
     };
     let appointment = app
         .portal
-        .book_appointment(&a_access, &later, "")
+        .book_appointment(&a_access, &later, &marker(Scope::Appointments))
         .await
         .unwrap();
     let medication = backend::storage::entity::medication::Entity::find()
@@ -339,6 +492,43 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         .unwrap()
         .id;
     let clinician = app.user_id("fen.mocklin").await;
+    plant_markers(&app, a_access.patient_id()).await;
+    let mut by_scope = vec![];
+    for scope in Scope::ALL {
+        let grant = app
+            .caregiver(READY_USERNAME, &format!("kim.{}", scope.as_str()), &[scope])
+            .await;
+        by_scope.push((scope, grant));
+    }
+    let revoked = app
+        .caregiver(READY_USERNAME, "kim.revoked", &Scope::ALL)
+        .await;
+    let a_principal = app
+        .portal
+        .principal(Some(&app.session_for(READY_USERNAME).await))
+        .await
+        .unwrap();
+    app.portal
+        .revoke_grant(&a_principal, &revoked, &Default::default())
+        .await
+        .unwrap();
+    let expired = app
+        .caregiver(READY_USERNAME, "kim.expired", &Scope::ALL)
+        .await;
+    backend::storage::entity::proxy_grant::Entity::update_many()
+        .col_expr(
+            backend::storage::entity::proxy_grant::Column::ExpiresAt,
+            Expr::value(app.portal.now() - 1),
+        )
+        .filter(backend::storage::entity::proxy_grant::Column::Id.eq(expired.clone()))
+        .exec(&app.portal.db)
+        .await
+        .unwrap();
+    let grants = Grants {
+        by_scope,
+        revoked,
+        expired,
+    };
     let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m.to_string()))
         .collect();
@@ -358,7 +548,7 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         let policy = policy_of(path).unwrap_or_else(|| {
             panic!("{path} has no entry in app::api::POLICIES: declare who may call it")
         });
-        for who in EVERYONE {
+        for who in everyone() {
             // A fresh other session of patient A's for every call (only A may end it), so
             // the outcome does not depend on the order the functions are listed in.
             let a_session =
@@ -380,7 +570,7 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
             let body = sample(path, &ids).unwrap_or_else(|| {
                 panic!("{path} has no sample request in the access-matrix test")
             });
-            let token = session(&app, who).await;
+            let token = session(&app, who, &grants).await;
             let reply = app.call(path, &body, token.as_deref()).await;
             let ok = expected(policy, who, path);
             assert!(
@@ -389,17 +579,22 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
                 reply.status,
                 reply.body
             );
-            if who == Who::PatientB && targets_a_record(path) {
-                assert!(
-                    !reply.body.contains("Sodium") && !reply.body.contains("Hemoglobin"),
-                    "{}",
-                    reply.body
-                );
+            // Staff read patients' data through their own functions, by role.
+            let staff_reading = is_staff(who) && matches!(policy, Policy::Staff(_));
+            if !staff_reading {
+                for scope in Scope::ALL {
+                    assert!(
+                        entitled(who, scope) || !reply.body.contains(&marker(scope)),
+                        "{path} as {who:?} leaked {}: {}",
+                        marker(scope),
+                        reply.body
+                    );
+                }
             }
             checked += 1;
         }
     }
-    assert!(checked >= POLICIES.len() * EVERYONE.len());
+    assert!(checked >= POLICIES.len() * everyone().len());
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ pub struct Model {
     pub recorded: Option<String>,
     pub resource: Option<String>,
     pub reaction: Option<String>,
+    pub sensitivity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

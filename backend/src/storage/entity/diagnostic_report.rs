@@ -18,6 +18,7 @@ pub struct Model {
     pub released_at: Option<i64>,
     pub resource: Option<String>,
     pub encounter_ref: Option<String>,
+    pub sensitivity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ pub struct Model {
     pub author_ref: Option<String>,
     pub body: Option<String>,
     pub resource: Option<String>,
+    pub sensitivity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,7 @@ pub struct Model {
     pub location_ref: Option<String>,
     pub organization_ref: Option<String>,
     pub diagnosis_refs: Option<String>,
+    pub sensitivity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ pub struct Model {
     pub resource: Option<String>,
     pub dose_number: Option<String>,
     pub site: Option<String>,
+    pub sensitivity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ pub struct Model {
     pub staff_read_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub closed_by: Option<String>,
+    pub sensitivity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,6 +30,7 @@ pub mod pharmacy;
 pub mod portal_meta;
 pub mod practitioner;
 pub mod problem;
+pub mod proxy_grant;
 pub mod refill_request;
 pub mod release_preference;
 pub mod signup;

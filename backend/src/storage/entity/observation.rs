@@ -29,6 +29,7 @@ pub struct Model {
     pub held_by: Option<String>,
     pub hold_reason: Option<String>,
     pub reviewed_at: Option<i64>,
+    pub sensitivity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ pub struct Model {
     pub onset: Option<String>,
     pub resource: Option<String>,
     pub encounter_ref: Option<String>,
+    pub sensitivity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

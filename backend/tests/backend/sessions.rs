@@ -1,20 +1,15 @@
 //! Session lifetimes on the injected clock: idle and absolute timeouts, suspension, ending all.
 
-mod common;
-
+use crate::common::*;
 use backend::auth::session;
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::storage::entity::{user_account, user_session};
 use backend::{Portal, Principal};
-use common::*;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use std::time::Duration;
 
 async fn is_patient(portal: &Portal, token: &str) -> bool {
-    matches!(
-        portal.principal(Some(token)).await.unwrap(),
-        Principal::Patient { .. }
-    )
+    portal.principal(Some(token)).await.unwrap().is_self()
 }
 
 async fn session_row(portal: &Portal, token: &str) -> user_session::Model {
@@ -37,7 +32,7 @@ async fn a_session_idle_for_fifteen_minutes_is_over() {
     clock.advance(15 * MINUTE + Duration::from_secs(1));
     assert_eq!(
         portal.principal(Some(&s.token)).await.unwrap(),
-        Principal::Anonymous
+        Principal::anonymous()
     );
     assert_eq!(
         session_row(&portal, &s.token).await.end_reason.as_deref(),
@@ -53,7 +48,7 @@ async fn a_session_is_over_at_exactly_fifteen_idle_minutes() {
     clock.advance(15 * MINUTE);
     assert_eq!(
         portal.principal(Some(&s.token)).await.unwrap(),
-        Principal::Anonymous
+        Principal::anonymous()
     );
 }
 
@@ -81,7 +76,7 @@ async fn a_session_ends_after_twelve_hours_even_with_activity() {
     clock.advance(10 * MINUTE);
     assert_eq!(
         portal.principal(Some(&s.token)).await.unwrap(),
-        Principal::Anonymous
+        Principal::anonymous()
     );
     assert_eq!(
         session_row(&portal, &s.token).await.end_reason.as_deref(),
@@ -97,7 +92,7 @@ async fn an_ended_session_stays_ended() {
     clock.advance(HOUR);
     assert_eq!(
         portal.principal(Some(&s.token)).await.unwrap(),
-        Principal::Anonymous
+        Principal::anonymous()
     );
     // Going back in time (a clock correction) does not revive it.
     let earlier = Portal::new(
@@ -108,7 +103,7 @@ async fn an_ended_session_stays_ended() {
     );
     assert_eq!(
         earlier.principal(Some(&s.token)).await.unwrap(),
-        Principal::Anonymous
+        Principal::anonymous()
     );
 }
 
@@ -128,7 +123,7 @@ async fn a_suspended_users_session_is_dead() {
     am.update(&portal.db).await.unwrap();
     assert_eq!(
         portal.principal(Some(&s.token)).await.unwrap(),
-        Principal::Anonymous
+        Principal::anonymous()
     );
     assert_eq!(
         session_row(&portal, &s.token).await.end_reason.as_deref(),
@@ -140,7 +135,7 @@ async fn a_suspended_users_session_is_dead() {
     am.update(&portal.db).await.unwrap();
     assert_eq!(
         portal.principal(Some(&s.token)).await.unwrap(),
-        Principal::Anonymous
+        Principal::anonymous()
     );
 }
 
@@ -164,7 +159,7 @@ async fn ending_all_sessions_ends_every_session_of_that_user_only() {
     for t in [&a.token, &b.token] {
         assert_eq!(
             portal.principal(Some(t)).await.unwrap(),
-            Principal::Anonymous
+            Principal::anonymous()
         );
         let row = session_row(&portal, t).await;
         assert_eq!(row.end_reason.as_deref(), Some("signed out everywhere"));
@@ -182,11 +177,14 @@ async fn ending_all_sessions_ends_every_session_of_that_user_only() {
 async fn no_token_or_an_unknown_token_is_anonymous() {
     let (portal, _) = portal().await;
     seed(&portal).await;
-    assert_eq!(portal.principal(None).await.unwrap(), Principal::Anonymous);
+    assert_eq!(
+        portal.principal(None).await.unwrap(),
+        Principal::anonymous()
+    );
     for t in ["", "not-a-token", &"x".repeat(500)] {
         assert_eq!(
             portal.principal(Some(t)).await.unwrap(),
-            Principal::Anonymous
+            Principal::anonymous()
         );
     }
 }
@@ -202,7 +200,7 @@ async fn the_header_shows_who_is_signed_in_and_the_idle_timeout() {
     assert_eq!(me.first_name, "Dara");
     assert_eq!(me.idle_timeout_secs, 15 * 60);
     assert!(matches!(
-        portal.me(&Principal::Anonymous).await,
+        portal.me(&Principal::anonymous()).await,
         Err(backend::Error::Unauthenticated)
     ));
 }

@@ -5,8 +5,6 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). A PostgreSQL test database is dropped again when
 //! the last clone of the test's `Portal` goes away, even when the test fails.
 
-#![allow(dead_code)]
-
 use backend::auth::signin::{Blocked, SignedIn};
 use backend::demo::{self, DemoSignIns};
 use backend::storage::{self, entity::audit_event};

@@ -1,11 +1,9 @@
 //! Activating an account with the clinic's code: identity check, account choice, email code.
 
-mod common;
-
+use crate::common::*;
 use backend::auth::activation::NO_MATCH;
 use backend::storage::entity::{activation_code, signup, user_account};
-use backend::{Error, Portal, Principal};
-use common::*;
+use backend::{Error, Portal};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
 
@@ -105,10 +103,12 @@ async fn a_patient_activates_an_account_and_is_signed_in() {
         .await
         .unwrap();
     assert_eq!(done.user_id, u.id);
-    match portal.principal(Some(&done.token)).await.unwrap() {
-        Principal::Patient { patient_id, .. } => assert_eq!(patient_id, emet.id),
-        other => panic!("expected Emet signed in, got {other:?}"),
-    }
+    let p = portal.principal(Some(&done.token)).await.unwrap();
+    assert_eq!(
+        p.patient_id(),
+        Some(emet.id.clone()),
+        "expected Emet signed in: {p:?}"
+    );
     let u = user_account::Entity::find_by_id(u.id)
         .one(&portal.db)
         .await
@@ -511,10 +511,7 @@ async fn a_correct_password_before_the_email_is_confirmed_restarts_the_confirmat
         .confirm_email(&signup_token, &fresh, &meta())
         .await
         .unwrap();
-    assert!(matches!(
-        portal.principal(Some(&done.token)).await.unwrap(),
-        Principal::Patient { .. }
-    ));
+    assert!(portal.principal(Some(&done.token)).await.unwrap().is_self());
 }
 
 #[tokio::test]

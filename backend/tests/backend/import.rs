@@ -1,14 +1,12 @@
 //! FHIR import of the demo fixtures: counts, idempotence, all-or-nothing, links and ranges.
 
-mod common;
-
+use crate::common::*;
 use backend::Portal;
 use backend::demo;
 use backend::storage::entity::{
     allergy, diagnostic_report, document, encounter, immunization, location, medication,
     observation, organization, patient, practitioner, problem,
 };
-use common::*;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

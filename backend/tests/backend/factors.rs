@@ -1,14 +1,12 @@
 //! Second factors (SECURITY 7, 9, 10, 11), re-authentication (13, 17) and suspension (18),
 //! with an injected clock.
 
-mod common;
-
+use crate::common::*;
 use backend::auth::factors::{step_of, totp_at};
 use backend::auth::signin::{Blocked, SignedIn};
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME, STAFF};
 use backend::storage::entity::{auth_factor, backup_code, user_session};
 use backend::{Error, Portal, Principal, Settings, TestClock};
-use common::*;
 use domain::security::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
@@ -126,7 +124,7 @@ async fn a_code_works_once_and_drift_of_one_step_is_accepted() {
         .sign_in_second_factor(&ticket, Method::App, &code, &meta())
         .await
         .expect("a code one step ahead is accepted");
-    assert_ne!(principal(&portal, &s.token).await, Principal::Anonymous);
+    assert_ne!(principal(&portal, &s.token).await, Principal::anonymous());
     // Replaying that code, or an earlier one, fails.
     let (ticket, _) = second_step_ticket(&portal).await;
     let e = invalid(
@@ -438,10 +436,7 @@ async fn staff_must_set_up_an_app_before_their_first_session() {
         .await
         .unwrap();
     assert_eq!(codes.len(), 10);
-    assert!(matches!(
-        principal(&portal, &signed.token).await,
-        Principal::Staff { .. }
-    ));
+    assert!(principal(&portal, &signed.token).await.is_staff());
     // The ticket is spent; the next sign-in asks for the app.
     invalid(portal.enrol_totp_begin(&ticket).await);
     clock.advance(Duration::from_secs(30));
@@ -512,7 +507,7 @@ async fn changes_need_a_password_confirmed_in_the_last_five_minutes_and_rotate_t
         .await
         .unwrap();
     // New session id: the old token is dead, the new one carries the same session.
-    assert_eq!(principal(&portal, &s.token).await, Principal::Anonymous);
+    assert_eq!(principal(&portal, &s.token).await, Principal::anonymous());
     let p2 = principal(&portal, &token).await;
     assert_eq!(p2.session_id(), p.session_id());
     portal
@@ -539,7 +534,10 @@ async fn changes_need_a_password_confirmed_in_the_last_five_minutes_and_rotate_t
         .await
         .unwrap();
     // The other session ended and the old address was told.
-    assert_eq!(principal(&portal, &other.token).await, Principal::Anonymous);
+    assert_eq!(
+        principal(&portal, &other.token).await,
+        Principal::anonymous()
+    );
     let mail = backend::notify::outbox(&portal.db, 100).await.unwrap();
     assert!(
         mail.iter()
@@ -572,9 +570,12 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         .change_password(&p, DEMO_PASSWORD, new, &meta())
         .await
         .unwrap();
-    assert_eq!(principal(&portal, &other.token).await, Principal::Anonymous);
-    assert_eq!(principal(&portal, &s.token).await, Principal::Anonymous);
-    assert_ne!(principal(&portal, &token).await, Principal::Anonymous);
+    assert_eq!(
+        principal(&portal, &other.token).await,
+        Principal::anonymous()
+    );
+    assert_eq!(principal(&portal, &s.token).await, Principal::anonymous());
+    assert_ne!(principal(&portal, &token).await, Principal::anonymous());
     sign_in(&portal, READY_USERNAME, new).await;
     let mail = backend::notify::outbox(&portal.db, 100).await.unwrap();
     assert!(
@@ -627,7 +628,7 @@ async fn suspension_and_a_staff_reset_of_factors_end_sessions_and_are_in_the_act
         .await
         .unwrap();
     assert_eq!((name.as_str(), n), (READY_USERNAME, 1));
-    assert_eq!(principal(&portal, &s.token).await, Principal::Anonymous);
+    assert_eq!(principal(&portal, &s.token).await, Principal::anonymous());
     let s = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
     let p = principal(&portal, &s.token).await;
     let activity = portal.security_activity(&p).await.unwrap();
@@ -640,7 +641,7 @@ async fn suspension_and_a_staff_reset_of_factors_end_sessions_and_are_in_the_act
     assert!(whats.contains(&"Signed in"));
 
     portal.report_suspicious(&p, &meta()).await.unwrap();
-    assert_eq!(principal(&portal, &s.token).await, Principal::Anonymous);
+    assert_eq!(principal(&portal, &s.token).await, Principal::anonymous());
     invalid(portal.sign_in(READY_USERNAME, DEMO_PASSWORD, &meta()).await);
     portal
         .restore_account(READY_USERNAME, "front desk", &meta())

@@ -1,12 +1,10 @@
 //! The health record's sections: medications, allergies, problems, immunizations, vitals and
 //! visit summaries, each narrowed by a date range, each audited, each the patient's own only.
 
-mod common;
-
+use crate::common::*;
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::records::vaccines_due;
 use backend::{PatientAccess, Portal};
-use common::*;
 use domain::records::DateRange;
 
 async fn dara(portal: &Portal) -> PatientAccess {
@@ -234,7 +232,10 @@ async fn home_counts_results_released_since_the_previous_sign_in() {
     seed(&portal).await;
     let a = dara(&portal).await;
     // First sign-in: everything counts as new.
-    let h = portal.record_highlights(&a, None).await.unwrap();
+    let h = portal
+        .record_highlights(backend::records::HighlightParts::all(&a), None)
+        .await
+        .unwrap();
     assert_eq!(h.new_results, 32);
     assert_eq!(h.active_medications, 4);
     assert_eq!(h.last_visit.as_deref(), Some("15 September 2026"));
@@ -243,7 +244,10 @@ async fn home_counts_results_released_since_the_previous_sign_in() {
     // Since a sign-in after the last release, nothing is new.
     let since = portal.now();
     clock.advance(HOUR);
-    let h = portal.record_highlights(&a, Some(since)).await.unwrap();
+    let h = portal
+        .record_highlights(backend::records::HighlightParts::all(&a), Some(since))
+        .await
+        .unwrap();
     assert_eq!(h.new_results, 0);
 }
 

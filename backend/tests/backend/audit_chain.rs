@@ -1,12 +1,10 @@
 //! The tamper-evident audit log: every row is hash-chained, and verification finds the first
 //! row that was altered, removed or slipped in (SECURITY 23).
 
-mod common;
-
+use crate::common::*;
 use backend::audit::{self, Entry, Outcome, Verdict};
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::storage::entity::audit_event;
-use common::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,

@@ -2,22 +2,26 @@
 //! "after review" and "after N days" per category, and a clinician's documented hold, which
 //! makes a result not exist for the patient (404) until it is released.
 
-mod common;
-
+use crate::common::*;
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::release::ClinicActor;
 use backend::storage::entity::{observation, user_account};
 use backend::{Error, PatientAccess, Portal, Principal};
-use common::*;
 use domain::records::{DateRange, ReleaseRule};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
 async fn dara(portal: &Portal) -> PatientAccess {
+    dara_signed_in(portal).await.1
+}
+
+/// Dara's principal (just signed in, so recently authenticated) and her own record.
+async fn dara_signed_in(portal: &Portal) -> (backend::Principal, PatientAccess) {
     let s = sign_in(portal, READY_USERNAME, DEMO_PASSWORD).await;
     let p = portal.principal(Some(&s.token)).await.unwrap();
-    portal.own_record(&p, &meta()).await.unwrap()
+    let a = portal.own_record(&p, &meta()).await.unwrap();
+    (p, a)
 }
 
 async fn visible(portal: &Portal, a: &PatientAccess) -> usize {
@@ -147,7 +151,7 @@ async fn after_review_waits_for_the_clinicians_review_and_leaves_other_categorie
 async fn a_held_result_does_not_exist_for_the_patient_until_released() {
     let (portal, _) = portal().await;
     seed(&portal).await;
-    let a = dara(&portal).await;
+    let (p, a) = dara_signed_in(&portal).await;
     let o = fresh_result(&portal, 0).await;
     let fen = clinician(&portal).await;
     let e = invalid(
@@ -170,7 +174,7 @@ async fn a_held_result_does_not_exist_for_the_patient_until_released() {
         err(portal.result_detail(&a, &o.id).await),
         Error::NotFound
     ));
-    let export = portal.export_fhir(&a).await.unwrap();
+    let export = portal.export_fhir(&p, &a).await.unwrap();
     let text = String::from_utf8(export.bytes).unwrap();
     assert!(!text.contains(&format!("\"id\": \"{}\"", o.fhir_id)));
     // The hold and its reason are audited, on the clinic's side only.

@@ -1,12 +1,10 @@
 //! Reading results: grouping, flags, release rules, object-level access and the audit trail.
 
-mod common;
-
+use crate::common::*;
 use backend::auth::session;
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::storage::entity::{audit_event, observation, user_account};
 use backend::{Error, PatientAccess, Portal, Principal};
-use common::*;
 use domain::records::{DateRange, Flag, ResultRow};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -220,7 +218,7 @@ async fn staff_are_refused_the_patient_record_function() {
         .await
         .unwrap();
     let p = portal.principal(Some(&s.token)).await.unwrap();
-    assert!(matches!(p, Principal::Staff { .. }), "{p:?}");
+    assert!(p.is_staff(), "{p:?}");
     let e = err(portal.own_record(&p, &meta()).await);
     assert!(matches!(e, Error::Forbidden), "{e:?}");
     let denied = audit_rows(&portal, "access.denied").await;
@@ -233,7 +231,7 @@ async fn staff_are_refused_the_patient_record_function() {
 async fn anonymous_callers_must_sign_in_first() {
     let (portal, _) = portal().await;
     seed(&portal).await;
-    let e = err(portal.own_record(&Principal::Anonymous, &meta()).await);
+    let e = err(portal.own_record(&Principal::anonymous(), &meta()).await);
     assert!(matches!(e, Error::Unauthenticated), "{e:?}");
 }
 

@@ -1,12 +1,10 @@
 //! Passkeys (SECURITY 8) with a software authenticator: user verification, single-use
 //! expiring challenges, wrong origin, replay and someone else's credential refused.
 
-mod common;
-
+use crate::common::*;
 use backend::auth::signin::{Blocked, SignedIn};
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::{Error, Portal, Principal};
-use common::*;
 use domain::security::Method;
 use std::time::Duration;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
@@ -60,7 +58,7 @@ async fn assertion(portal: &Portal, auth: &mut Authenticator, ticket: &str, from
 }
 
 async fn signed_in(portal: &Portal, s: &SignedIn) -> bool {
-    portal.principal(Some(&s.token)).await.unwrap() != Principal::Anonymous
+    portal.principal(Some(&s.token)).await.unwrap() != Principal::anonymous()
 }
 
 #[tokio::test]

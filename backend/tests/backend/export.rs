@@ -2,20 +2,24 @@
 //! portal), the immunization record and health summary PDFs (read back with poppler's
 //! pdftotext), and the audit entry every download writes.
 
-mod common;
-
+use crate::common::*;
 use backend::demo::{self, DEMO_PASSWORD, READY_USERNAME};
 use backend::storage::entity::{observation, user_account};
 use backend::{PatientAccess, Portal};
-use common::*;
 use domain::records::DateRange;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 async fn dara(portal: &Portal) -> PatientAccess {
+    dara_signed_in(portal).await.1
+}
+
+/// Dara's principal (just signed in, so recently authenticated) and her own record.
+async fn dara_signed_in(portal: &Portal) -> (backend::Principal, PatientAccess) {
     let s = sign_in(portal, READY_USERNAME, DEMO_PASSWORD).await;
     let p = portal.principal(Some(&s.token)).await.unwrap();
-    portal.own_record(&p, &meta()).await.unwrap()
+    let a = portal.own_record(&p, &meta()).await.unwrap();
+    (p, a)
 }
 
 /// The text of a PDF, as an independent reader (poppler) extracts it.
@@ -84,7 +88,7 @@ async fn pages(portal: &Portal, a: &PatientAccess) -> Vec<String> {
 async fn the_fhir_export_holds_only_this_patients_released_record() {
     let (portal, _) = portal().await;
     seed(&portal).await;
-    let a = dara(&portal).await;
+    let (p, a) = dara_signed_in(&portal).await;
     // One result held for review: it must not leave the portal either.
     let held = observation::Entity::find()
         .filter(observation::Column::PatientId.eq(a.patient_id()))
@@ -97,7 +101,7 @@ async fn the_fhir_export_holds_only_this_patients_released_record() {
     am.released_at = Set(Some(portal.now() + 3_600_000));
     am.update(&portal.db).await.unwrap();
 
-    let d = portal.export_fhir(&a).await.unwrap();
+    let d = portal.export_fhir(&p, &a).await.unwrap();
     assert_eq!(d.content_type, "application/fhir+json");
     assert!(d.filename.starts_with("health-record-") && d.filename.ends_with(".json"));
     let b: Value = serde_json::from_slice(&d.bytes).unwrap();
@@ -152,10 +156,10 @@ async fn the_fhir_export_holds_only_this_patients_released_record() {
 async fn an_export_imported_into_an_empty_portal_shows_the_same_record_on_every_page() {
     let (source, _) = portal().await;
     seed(&source).await;
-    let a = dara(&source).await;
+    let (p, a) = dara_signed_in(&source).await;
     let before = pages(&source, &a).await;
     let exported: Value =
-        serde_json::from_slice(&source.export_fhir(&a).await.unwrap().bytes).unwrap();
+        serde_json::from_slice(&source.export_fhir(&p, &a).await.unwrap().bytes).unwrap();
 
     let (target, _) = portal().await;
     let clinic = demo::default_clinic(&target).await.unwrap();

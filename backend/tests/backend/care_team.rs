@@ -3,8 +3,7 @@
 //! offer and acceptance, reminders, and the double-booking race under many concurrent
 //! requests (SQLite file and PostgreSQL).
 
-mod common;
-
+use crate::common::*;
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::messaging::Upload;
 use backend::storage::entity::{
@@ -12,7 +11,6 @@ use backend::storage::entity::{
     visit_type,
 };
 use backend::{Error, PatientAccess, Portal, Principal, StaffAccess};
-use common::*;
 use domain::care::{InboxView, RefillStatus};
 use domain::session::Role;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -728,7 +726,7 @@ async fn race(portal: Portal) {
     let others = more_patients(&portal, 14).await;
     let riley = front_desk(&portal).await;
     // Two instances of the portal share the database, as behind a load balancer.
-    let second = common::with_settings(&portal, backend::Settings::for_tests());
+    let second = crate::common::with_settings(&portal, backend::Settings::for_tests());
     let mut tasks = tokio::task::JoinSet::new();
     for (i, p) in others.into_iter().enumerate() {
         let (portal, riley, slot) = (

@@ -1,12 +1,10 @@
 //! Forgotten password and username (SECURITY 4, 5): same answer for real and unknown
 //! accounts, single-use one-hour links, the second factor still asked, locks respected.
 
-mod common;
-
+use crate::common::*;
 use backend::auth::factors::{step_of, totp_at};
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::{Clock as _, Error, Portal, Principal};
-use common::*;
 use domain::security::Method;
 use std::time::Duration;
 
@@ -125,7 +123,7 @@ async fn a_reset_link_works_once_ends_every_session_and_tells_the_person() {
         .unwrap();
     assert_eq!(
         portal.principal(Some(&s.token)).await.unwrap(),
-        Principal::Anonymous
+        Principal::anonymous()
     );
     assert!(
         invalid(

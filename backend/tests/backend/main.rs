@@ -1,0 +1,19 @@
+//! The backend's integration tests, one binary: each module is one area.
+
+mod activation;
+mod audit_chain;
+mod care_team;
+#[allow(dead_code)]
+mod common;
+mod demo;
+mod export;
+mod factors;
+mod health_record;
+mod import;
+mod passkeys;
+mod proxy;
+mod records;
+mod recovery;
+mod release;
+mod sessions;
+mod signin;
