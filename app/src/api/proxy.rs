@@ -5,6 +5,16 @@ use crate::error::AppError;
 use domain::proxy::{InvitationView, ProxyPage};
 use leptos::prelude::*;
 
+/// The scope names of a comma-separated list.
+#[cfg(feature = "ssr")]
+fn split(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Who has access to my record, and whose records I can act for.
 #[server(prefix = "/api", endpoint = "proxy/page")]
 pub async fn load_proxy_page() -> Result<ProxyPage, AppError> {
@@ -15,13 +25,13 @@ pub async fn load_proxy_page() -> Result<ProxyPage, AppError> {
     .await
 }
 
-/// Invites a caregiver: `scopes` are the boxes ticked (each sends its name), `months` 1 to
-/// 24. Needs the password confirmed in the last minutes.
+/// Invites a caregiver: `scopes` names the parts shared, comma-separated (`results,messages`),
+/// `months` 1 to 24. Needs the password confirmed in the last minutes.
 #[server(prefix = "/api", endpoint = "proxy/invite")]
 pub async fn invite_caregiver(
     email: String,
     relationship: String,
-    #[server(default)] scopes: Vec<String>,
+    #[server(default)] scopes: String,
     months: String,
 ) -> Result<String, AppError> {
     use super::{Policy, ssr};
@@ -30,7 +40,7 @@ pub async fn invite_caregiver(
         let bad = |e: domain::DomainError| AppError::BadRequest(e.0);
         let email = domain::account::Email::parse(&email).map_err(bad)?;
         let relationship = Relationship::parse(&relationship).map_err(bad)?;
-        let scopes = Scope::from_form(&scopes).map_err(bad)?;
+        let scopes = Scope::from_form(&split(&scopes)).map_err(bad)?;
         let months = grant_months(&months).map_err(bad)?;
         c.portal
             .invite_caregiver(&c.principal, &email, relationship, &scopes, months, &c.meta)
@@ -55,12 +65,12 @@ pub async fn revoke_grant(id: String) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "proxy/scopes")]
 pub async fn set_grant_scopes(
     id: String,
-    #[server(default)] scopes: Vec<String>,
+    #[server(default)] scopes: String,
 ) -> Result<(), AppError> {
     use super::{Policy, ssr};
     use domain::proxy::Scope;
     ssr::run(Policy::SelfOnly, |c| async move {
-        let scopes = Scope::from_form(&scopes).map_err(|e| AppError::BadRequest(e.0))?;
+        let scopes = Scope::from_form(&split(&scopes)).map_err(|e| AppError::BadRequest(e.0))?;
         Ok(c.portal
             .set_grant_scopes(&c.principal, &id, &scopes, &c.meta)
             .await?)

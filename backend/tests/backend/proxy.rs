@@ -3,7 +3,7 @@
 //! grant across the child's 12th and 18th birthdays in the clinic's time zone.
 
 use crate::common::*;
-use backend::demo::{ACTIVATE_MRN, DEMO_PASSWORD, READY_USERNAME};
+use backend::demo::{ACTIVATE_MRN, READY_USERNAME};
 use backend::records::HighlightParts;
 use backend::storage::entity::{audit_event, observation, patient, proxy_grant, user_account};
 use backend::{Error, Portal, Principal, TestClock};
@@ -289,20 +289,6 @@ async fn a_parents_grant_hides_sensitive_rows_from_the_12th_birthday_and_ends_on
     seed(&portal).await;
     let dob = birthday_tomorrow(&portal, 12).await;
     let emet = portal.patient_by_mrn(ACTIVATE_MRN).await.unwrap();
-    // One of the child's results is a pregnancy test: sensitive.
-    let sensitive = observation::Entity::find()
-        .filter(observation::Column::PatientId.eq(emet.id.clone()))
-        .filter(observation::Column::Category.eq("laboratory"))
-        .one(&portal.db)
-        .await
-        .unwrap()
-        .expect("the child has results");
-    observation::Entity::update_many()
-        .col_expr(observation::Column::Sensitivity, Expr::value("pregnancy"))
-        .filter(observation::Column::Id.eq(sensitive.id.clone()))
-        .exec(&portal.db)
-        .await
-        .unwrap();
     // The front desk sets up Dara (a patient herself) as the child's parent.
     let (_, riley) = principal_of(&portal, "riley.frontdesk").await;
     let desk = portal
@@ -322,6 +308,23 @@ async fn a_parents_grant_hides_sensitive_rows_from_the_12th_birthday_and_ends_on
         .await
         .unwrap();
     let grant = grant_of(&portal, READY_USERNAME).await.id;
+    // One of the child's results (one the parent sees now) becomes a pregnancy test.
+    let (_, p) = acting(&portal, READY_USERNAME, &grant).await;
+    let a = portal.record(&p, Scope::Results, &meta()).await.unwrap();
+    let days = portal.list_results(&a, &DateRange::all()).await.unwrap();
+    let first = days[0].reports[0].rows[0].id.clone();
+    let sensitive = observation::Entity::find_by_id(first)
+        .one(&portal.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sensitive.patient_id, emet.id);
+    observation::Entity::update_many()
+        .col_expr(observation::Column::Sensitivity, Expr::value("pregnancy"))
+        .filter(observation::Column::Id.eq(sensitive.id.clone()))
+        .exec(&portal.db)
+        .await
+        .unwrap();
 
     let sees = |portal: Portal| {
         let grant = grant.clone();
