@@ -356,13 +356,6 @@ fn is_staff(who: Who) -> bool {
     matches!(who, Who::Clinician | Who::FrontDesk | Who::Admin)
 }
 
-fn is_caregiver(who: Who) -> bool {
-    matches!(
-        who,
-        Who::CaregiverOfA(_) | Who::Revoked | Who::Expired | Who::CaregiverAlone
-    )
-}
-
 fn expected(policy: Policy, who: Who, path: &str) -> &'static [u16] {
     match (policy, who) {
         (Policy::Public, _) => &[200, 302, 400, 401, 404, 423, 429],
