@@ -182,6 +182,20 @@ pub struct PatientAccess {
 }
 
 impl PatientAccess {
+    /// The patient's own record, whole (`scope` `None`) or opened for one scope.
+    fn own(patient_id: &str, user_id: &str, scope: Option<Scope>, meta: &RequestMeta) -> Self {
+        Self {
+            patient_id: patient_id.to_owned(),
+            actor_user_id: user_id.to_owned(),
+            on_behalf_of: None,
+            scope,
+            granted: Scope::ALL.to_vec(),
+            hide_sensitive: false,
+            meta: meta.clone(),
+            quiet: false,
+        }
+    }
+
     pub fn patient_id(&self) -> &str {
         &self.patient_id
     }
@@ -295,16 +309,7 @@ impl Portal {
                 own_patient: Some(patient_id),
                 acting: Acting::Myself,
                 ..
-            } => Ok(PatientAccess {
-                patient_id: patient_id.clone(),
-                actor_user_id: user_id.clone(),
-                on_behalf_of: None,
-                scope: None,
-                granted: Scope::ALL.to_vec(),
-                hide_sensitive: false,
-                meta: meta.clone(),
-                quiet: false,
-            }),
+            } => Ok(PatientAccess::own(patient_id, user_id, None, meta)),
             Kind::Anonymous => Err(Error::Unauthenticated),
             _ => Err(self.deny(p, meta, "only the patient may do this").await?),
         }
@@ -325,16 +330,7 @@ impl Portal {
                 own_patient: Some(patient_id),
                 acting: Acting::Myself,
                 ..
-            } => Ok(PatientAccess {
-                patient_id: patient_id.clone(),
-                actor_user_id: user_id.clone(),
-                on_behalf_of: None,
-                scope: Some(scope),
-                granted: Scope::ALL.to_vec(),
-                hide_sensitive: false,
-                meta: meta.clone(),
-                quiet: false,
-            }),
+            } => Ok(PatientAccess::own(patient_id, user_id, Some(scope), meta)),
             Kind::Person {
                 user_id,
                 acting: Acting::For(g),

@@ -67,10 +67,7 @@ impl Portal {
         }
         let open = proxy_grant::Entity::find()
             .filter(proxy_grant::Column::PatientId.eq(own.patient_id()))
-            .filter(
-                proxy_grant::Column::Status
-                    .is_in([GrantStatus::Invited.as_str(), GrantStatus::Active.as_str()]),
-            )
+            .filter(super::open_grant())
             .all(&self.db)
             .await?;
         if open.len() >= MAX_GRANTS {

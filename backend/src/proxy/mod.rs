@@ -28,6 +28,11 @@ const DAY_MS: i64 = 86_400_000;
 pub const TEEN_FROM: i32 = 12;
 pub const ADULT_AT: i32 = 18;
 
+/// A grant still open: invited or active (what revoking and editing may change).
+fn open_grant() -> sea_orm::sea_query::SimpleExpr {
+    proxy_grant::Column::Status.is_in([GrantStatus::Invited.as_str(), GrantStatus::Active.as_str()])
+}
+
 pub(crate) async fn stop_acting(db: &impl ConnectionTrait, session_id: &str) -> Result<()> {
     user_session::Entity::update_many()
         .col_expr(
@@ -261,10 +266,7 @@ impl Portal {
                 Expr::value(Option::<String>::None),
             )
             .filter(proxy_grant::Column::Id.eq(g.id.clone()))
-            .filter(
-                proxy_grant::Column::Status
-                    .is_in([GrantStatus::Invited.as_str(), GrantStatus::Active.as_str()]),
-            )
+            .filter(open_grant())
             .exec(&txn)
             .await?
             .rows_affected;
@@ -310,10 +312,7 @@ impl Portal {
                 Expr::value(Scope::join(scopes)),
             )
             .filter(proxy_grant::Column::Id.eq(g.id.clone()))
-            .filter(
-                proxy_grant::Column::Status
-                    .is_in([GrantStatus::Invited.as_str(), GrantStatus::Active.as_str()]),
-            )
+            .filter(open_grant())
             .exec(&txn)
             .await?
             .rows_affected;
