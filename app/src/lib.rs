@@ -26,8 +26,9 @@ use routes::{
     medications::MedicationsPage,
     messages::{MessagesPage, ThreadPage},
     not_found::NotFound,
-    placeholder::Placeholder,
     problems::ProblemsPage,
+    proxy::ProxyAccessPage,
+    proxy_accept::ProxyAcceptPage,
     recovery::{ForgotPasswordPage, ForgotUsernamePage, ResetPasswordPage},
     results::{ResultPage, ResultsPage},
     second_step::{SecondStep, SetupSecondStep},
@@ -62,9 +63,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The sections of the portal that are not built yet: path, title, what they will hold.
-pub const UPCOMING: &[(&str, &str, &str)] = &[("proxy", "Proxy access", "Access for caregivers")];
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -89,6 +87,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/activate") view=ActivateStart ssr=SsrMode::Async />
                 <Route path=path!("/activate/account") view=ActivateAccount ssr=SsrMode::Async />
                 <Route path=path!("/activate/confirm") view=ActivateConfirm ssr=SsrMode::Async />
+                <Route path=path!("/proxy/accept") view=ProxyAcceptPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=PortalLayout ssr=SsrMode::Async>
                     <Route path=path!("/home") view=Home ssr=SsrMode::Async />
                     <Route path=path!("/results") view=ResultsPage ssr=SsrMode::Async />
@@ -103,7 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/messages/:id") view=ThreadPage ssr=SsrMode::Async />
                     <Route path=path!("/appointments") view=AppointmentsPage ssr=SsrMode::Async />
                     <Route path=path!("/sharing") view=DownloadsPage ssr=SsrMode::Async />
-                    <Route path=path!("/proxy") view=Placeholder ssr=SsrMode::Async />
+                    <Route path=path!("/proxy") view=ProxyAccessPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />
                 </ParentRoute>

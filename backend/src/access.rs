@@ -196,6 +196,16 @@ impl PatientAccess {
         }
     }
 
+    /// A handle for the demo seed, which acts as the demo's people without a session: the
+    /// patient on their own record, or a caregiver (`caregiver`) acting for them.
+    pub(crate) fn for_seed(patient_id: &str, actor: &str, caregiver: bool, scope: Scope) -> Self {
+        let mut a = Self::own(patient_id, actor, Some(scope), &RequestMeta::default());
+        if caregiver {
+            a.on_behalf_of = Some(patient_id.to_owned());
+        }
+        a
+    }
+
     pub fn patient_id(&self) -> &str {
         &self.patient_id
     }

@@ -27,6 +27,24 @@ const RECORD_ACTIONS: &[(&str, &str)] = &[
     // Holds, releases and reviews are not listed: a held result does not exist for the
     // patient, and a review of one would tell of it.
     ("access.denied", "Access refused"),
+    // The care team's side and the patient's: messages, visits, refills.
+    ("message.sent", "Sent a message"),
+    ("message.read", "Read a conversation"),
+    ("message.attachment", "Opened an attachment"),
+    ("appointment.booked", "Booked a visit"),
+    ("appointment.cancelled", "Cancelled a visit"),
+    ("appointment.rescheduled", "Moved a visit"),
+    ("appointment.requested", "Asked for a visit"),
+    ("appointment.waitlisted", "Joined a waitlist"),
+    ("refill.requested", "Asked for a refill"),
+    // Who can see the record.
+    ("proxy.invite", "Invited a caregiver"),
+    ("proxy.guardian", "Set up a parent's access"),
+    ("proxy.accept", "Accepted access to the record"),
+    ("proxy.switch", "Opened the record as a caregiver"),
+    ("proxy.scopes", "Changed a caregiver's access"),
+    ("proxy.revoke", "Revoked a caregiver's access"),
+    ("proxy.ended", "Caregiver access ended"),
     ("account.reported", "Reported suspicious activity"),
 ];
 
@@ -43,6 +61,9 @@ fn data_label(category: Option<&str>) -> String {
         Some("summary") => "Health summary",
         Some("fhir") => "Whole record (FHIR)",
         Some("ccda") => "Health summary (C-CDA)",
+        Some("messages") => "Messages",
+        Some("appointments") => "Appointments",
+        Some("proxy") => "Proxy access",
         Some(other) => return other.to_owned(),
         None => "—",
     }
@@ -118,19 +139,14 @@ impl Portal {
             .filter_map(|e| e.actor_user_id.clone())
             .filter(|a| a != uid)
             .collect();
-        let people: HashMap<String, String> = user_account::Entity::find()
+        let people: HashMap<String, (String, &str)> = user_account::Entity::find()
             .filter(user_account::Column::Id.is_in(others))
             .all(&self.db)
             .await?
             .into_iter()
             .map(|u| {
-                let who = format!(
-                    "{} {} ({})",
-                    u.given_name,
-                    u.family_name,
-                    role_label(&u.role)
-                );
-                (u.id, who)
+                let name = format!("{} {}", u.given_name, u.family_name);
+                (u.id, (name, role_label(&u.role)))
             })
             .collect();
         let mut rows: Vec<((i64, i64), LogRow)> = events
@@ -138,9 +154,14 @@ impl Portal {
             .map(|e| {
                 let who = match e.actor_user_id.as_deref() {
                     Some(a) if a == uid => "You".to_owned(),
+                    // Someone acting for the patient, whatever their own account is.
+                    Some(a) if e.on_behalf_of.is_some() => people
+                        .get(a)
+                        .map(|(name, _)| format!("{name} (caregiver)"))
+                        .unwrap_or_else(|| "A caregiver".into()),
                     Some(a) => people
                         .get(a)
-                        .cloned()
+                        .map(|(name, role)| format!("{name} ({role})"))
                         .unwrap_or_else(|| "Someone else".into()),
                     None => match e.actor_label.as_deref() {
                         Some(_) => "The clinic".into(),

@@ -9,6 +9,39 @@ use domain::session::Role;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 
+/// Which of `acts` (patient, account) were done by a caregiver acting for the patient: an
+/// account that is neither the patient's own nor staff. Their name with "(caregiver)", for
+/// the labels staff and the patient see on messages, refill requests and bookings.
+pub(crate) async fn caregiver_names<C: ConnectionTrait>(
+    db: &C,
+    acts: &[(String, String)],
+) -> Result<HashMap<(String, String), String>> {
+    if acts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let users: HashMap<String, user_account::Model> = user_account::Entity::find()
+        .filter(user_account::Column::Id.is_in(acts.iter().map(|a| a.1.clone())))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    Ok(acts
+        .iter()
+        .filter_map(|(patient, user)| {
+            let u = users.get(user)?;
+            let staff = Role::parse(&u.role).is_some_and(|r| r.is_staff());
+            let own = u.patient_id.as_deref() == Some(patient.as_str());
+            (!staff && !own).then(|| {
+                (
+                    (patient.clone(), user.clone()),
+                    format!("{} {} (caregiver)", u.given_name, u.family_name),
+                )
+            })
+        })
+        .collect())
+}
+
 /// Display names of accounts, by id.
 pub(crate) async fn names<C: ConnectionTrait>(
     db: &C,

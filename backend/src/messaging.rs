@@ -379,6 +379,15 @@ impl Portal {
             msgs.iter().map(|m| m.author_user_id.clone()).collect(),
         )
         .await?;
+        // The patient's own account: a patient-side message by anyone else was written by a
+        // caregiver acting for them, and says so to both sides.
+        let own: Option<String> = user_account::Entity::find()
+            .select_only()
+            .column(user_account::Column::Id)
+            .filter(user_account::Column::PatientId.eq(t.patient_id.clone()))
+            .into_tuple()
+            .one(&self.db)
+            .await?;
         let tz = self
             .clinic_zone(&clinic_of(&self.db, &t.patient_id).await?)
             .await?;
@@ -390,10 +399,17 @@ impl Portal {
                     Side::Staff => m.author_user_id == reader,
                 };
                 MessageView {
-                    author: if side == Side::Patient && m.author_side == SIDE_PATIENT {
-                        "You".into()
-                    } else {
-                        people.get(&m.author_user_id).cloned().unwrap_or_default()
+                    author: {
+                        let name = people.get(&m.author_user_id).cloned().unwrap_or_default();
+                        let by_caregiver = m.author_side == SIDE_PATIENT
+                            && own.as_deref() != Some(m.author_user_id.as_str());
+                        if side == Side::Patient && m.author_user_id == reader {
+                            "You".into()
+                        } else if by_caregiver {
+                            format!("{name} (caregiver)")
+                        } else {
+                            name
+                        }
                     },
                     mine,
                     at: tz.format(m.created_at),

@@ -5,7 +5,7 @@
 
 use crate::access::{PatientAccess, StaffAccess};
 use crate::audit::{self, Outcome};
-use crate::clinic::{clinic_of, clinic_patient_ids, names, patient_names, shown};
+use crate::clinic::{caregiver_names, clinic_of, clinic_patient_ids, names, patient_names, shown};
 use crate::scheduling::optional_note;
 use crate::storage::entity::{medication, pharmacy, refill_request};
 use crate::storage::is_unique_violation;
@@ -162,6 +162,11 @@ impl Portal {
             rows.iter().filter_map(|r| r.decided_by.clone()).collect(),
         )
         .await?;
+        let acts: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r.patient_id.clone(), r.requested_by.clone()))
+            .collect();
+        let carers = caregiver_names(&self.db, &acts).await?;
         Ok(rows
             .into_iter()
             .map(|r| RefillView {
@@ -180,6 +185,9 @@ impl Portal {
                     }
                 }),
                 patient: patients.get(&r.patient_id).cloned(),
+                by_caregiver: carers
+                    .get(&(r.patient_id.clone(), r.requested_by.clone()))
+                    .cloned(),
                 id: r.id,
             })
             .collect())

@@ -4,7 +4,9 @@
 
 use crate::access::{PatientAccess, StaffAccess};
 use crate::audit::{self, Entry, Outcome, RequestMeta};
-use crate::clinic::{clinic_of, clinic_patient_ids, clinic_staff, names, patient_names, shown};
+use crate::clinic::{
+    caregiver_names, clinic_of, clinic_patient_ids, clinic_staff, names, patient_names, shown,
+};
 use crate::storage::entity::{
     appointment, availability, availability_exception, clinic, location, patient, user_account,
     visit_request, visit_type, waitlist_entry, waitlist_offer,
@@ -114,7 +116,7 @@ fn parse_slot(key: &str) -> Result<(String, i64)> {
 }
 
 /// What the unique index holds while a visit is booked: one clinician, one start.
-fn booked_key(clinician_id: &str, start_ms: i64) -> String {
+pub(crate) fn booked_key(clinician_id: &str, start_ms: i64) -> String {
     format!("{clinician_id}@{start_ms}")
 }
 
@@ -787,6 +789,11 @@ impl Portal {
         )
         .await?;
         let places = self.location_names().await?;
+        let acts: Vec<(String, String)> = rows
+            .iter()
+            .map(|a| (a.patient_id.clone(), a.booked_by.clone()))
+            .collect();
+        let carers = caregiver_names(&self.db, &acts).await?;
         let patients = if with_patient {
             patient_names(
                 &self.db,
@@ -819,6 +826,9 @@ impl Portal {
                     changeable: booked && self.before_cutoff(&a),
                     patient: patients.get(&a.patient_id).cloned(),
                     waitlisted: waitlisted.contains(&a.id),
+                    by_caregiver: carers
+                        .get(&(a.patient_id.clone(), a.booked_by.clone()))
+                        .cloned(),
                     id: a.id,
                 }
             })

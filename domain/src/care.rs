@@ -309,6 +309,8 @@ pub struct RefillView {
     pub decided: Option<String>,
     /// Staff queue only.
     pub patient: Option<String>,
+    /// "Kim Dummett (caregiver)" when a caregiver asked for it on the patient's behalf.
+    pub by_caregiver: Option<String>,
 }
 
 /// A refill's quantity: 1 to 365 units.
@@ -358,6 +360,8 @@ pub struct AppointmentView {
     /// Staff views only.
     pub patient: Option<String>,
     pub waitlisted: bool,
+    /// "Kim Dummett (caregiver)" when a caregiver booked it on the patient's behalf.
+    pub by_caregiver: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -69,6 +69,28 @@ pub struct Me {
     pub acting_for: Option<String>,
     /// What the caregiver may see there; empty on one's own record.
     pub acting_scopes: Vec<crate::proxy::Scope>,
+    /// The grant the session acts through (selects it in the switcher).
+    pub acting_grant: Option<String>,
+    /// Whether the person has a record of their own (a caregiver may have none).
+    pub has_own_record: bool,
+    /// The records the person may open as a caregiver, for the switcher.
+    pub records: Vec<crate::proxy::ActingChoice>,
+}
+
+impl Me {
+    /// Whether the record the session is on shows this part: all of one's own record, the
+    /// granted parts of someone else's, nothing when there is no record open.
+    pub fn shows(&self, scope: crate::proxy::Scope) -> bool {
+        if self.acting_for.is_some() {
+            self.acting_scopes.contains(&scope)
+        } else {
+            self.has_own_record
+        }
+    }
+    /// Whether a record is open at all (one's own, or someone's as a caregiver).
+    pub fn has_record(&self) -> bool {
+        self.acting_for.is_some() || self.has_own_record
+    }
 }
 
 /// One signed-in session of the person, for the devices list.

@@ -65,7 +65,6 @@ export const MSG = {
   activationMismatch:
     'We could not match those details to an activation code. Check the letter from your clinic and try again.',
   signedOut: 'You have signed out.',
-  notAvailable: 'not available yet',
 } as const;
 
 export const PORTAL_SECTIONS = [

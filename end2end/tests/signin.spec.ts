@@ -68,13 +68,14 @@ async function signInReadResultsSignOut(page: Page): Promise<void> {
     await checkA11y(page, 'result not found');
   });
 
-  await test.step('a section that is not built yet', async () => {
+  await test.step('the proxy access page', async () => {
     await openSection(page, 'Proxy access');
     await expect(page).toHaveURL(/\/proxy$/);
     await settle(page);
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Proxy access');
-    await expect(page.getByText(MSG.notAvailable).first()).toBeVisible();
-    await checkA11y(page, 'proxy access (not available yet)');
+    await expect(page.getByRole('heading', { level: 2, name: 'Who can see your record' })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 2, name: 'Invite a caregiver' })).toBeVisible();
+    await checkA11y(page, 'proxy access');
   });
 
   await test.step('sign out; back shows no health information', async () => {

@@ -423,6 +423,9 @@ async fn serve(cfg: Config, portal: backend::Portal) -> Result<(), String> {
         let d = demo::seed(&portal, &cfg.fixtures_dir)
             .await
             .map_err(|e| format!("demo data: {e}"))?;
+        demo::seed_clinic_day(&portal)
+            .await
+            .map_err(|e| format!("demo clinic day: {e}"))?;
         print_sign_ins(&cfg, &d);
     }
     portal
@@ -430,7 +433,7 @@ async fn serve(cfg: Config, portal: backend::Portal) -> Result<(), String> {
         .warm_up()
         .await
         .map_err(|e| e.to_string())?;
-    // Appointment reminders: every minute, each due reminder claimed by one update, so
+    // Appointment and proxy-access reminders: every minute, each due reminder claimed by one update, so
     // several instances never send one twice.
     let reminders = portal.clone();
     tokio::spawn(async move {
@@ -439,6 +442,10 @@ async fn serve(cfg: Config, portal: backend::Portal) -> Result<(), String> {
             tick.tick().await;
             if let Err(e) = reminders.send_due_reminders().await {
                 tracing::warn!(error = %e, "appointment reminders failed this round");
+            }
+            // Patients review a caregiver's access two weeks before it ends.
+            if let Err(e) = reminders.send_grant_reminders().await {
+                tracing::warn!(error = %e, "proxy access reminders failed this round");
             }
         }
     });
@@ -488,6 +495,11 @@ fn print_sign_ins(cfg: &Config, d: &demo::DemoSignIns) {
             "  The second demo patient ({}) has already activated an account.",
             d.activate_name
         ),
+    }
+    println!();
+    println!("  Caregivers and a teenager (password as above):");
+    for (username, who) in &d.family {
+        println!("    {username:<18} {who}");
     }
     println!();
     println!(

@@ -179,6 +179,7 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/proxy/accept", Policy::Person),
     ("/api/proxy/decline", Policy::Public),
     ("/api/proxy/join", Policy::Public),
+    ("/api/proxy/guardian", Policy::Staff(FRONT_DESK)),
 ];
 
 pub fn policy_of(path: &str) -> Option<Policy> {

@@ -5,16 +5,6 @@ use crate::error::AppError;
 use domain::proxy::{InvitationView, ProxyPage};
 use leptos::prelude::*;
 
-/// The scope names of a comma-separated list.
-#[cfg(feature = "ssr")]
-fn split(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Who has access to my record, and whose records I can act for.
 #[server(prefix = "/api", endpoint = "proxy/page")]
 pub async fn load_proxy_page() -> Result<ProxyPage, AppError> {
@@ -25,13 +15,14 @@ pub async fn load_proxy_page() -> Result<ProxyPage, AppError> {
     .await
 }
 
-/// Invites a caregiver: `scopes` names the parts shared, comma-separated (`results,messages`),
-/// `months` 1 to 24. Needs the password confirmed in the last minutes.
+/// Invites a caregiver: `scopes[]` names each part shared (one checkbox each:
+/// `scopes[]=results&scopes[]=messages`), `months` 1 to 24. Needs the password confirmed in
+/// the last minutes.
 #[server(prefix = "/api", endpoint = "proxy/invite")]
 pub async fn invite_caregiver(
     email: String,
     relationship: String,
-    #[server(default)] scopes: String,
+    #[server(default)] scopes: Vec<String>,
     months: String,
 ) -> Result<String, AppError> {
     use super::{Policy, ssr};
@@ -40,7 +31,7 @@ pub async fn invite_caregiver(
         let bad = |e: domain::DomainError| AppError::BadRequest(e.0);
         let email = domain::account::Email::parse(&email).map_err(bad)?;
         let relationship = Relationship::parse(&relationship).map_err(bad)?;
-        let scopes = Scope::from_form(&split(&scopes)).map_err(bad)?;
+        let scopes = Scope::from_form(&scopes).map_err(bad)?;
         let months = grant_months(&months).map_err(bad)?;
         c.portal
             .invite_caregiver(&c.principal, &email, relationship, &scopes, months, &c.meta)
@@ -65,12 +56,12 @@ pub async fn revoke_grant(id: String) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "proxy/scopes")]
 pub async fn set_grant_scopes(
     id: String,
-    #[server(default)] scopes: String,
+    #[server(default)] scopes: Vec<String>,
 ) -> Result<(), AppError> {
     use super::{Policy, ssr};
     use domain::proxy::Scope;
     ssr::run(Policy::SelfOnly, |c| async move {
-        let scopes = Scope::from_form(&split(&scopes)).map_err(|e| AppError::BadRequest(e.0))?;
+        let scopes = Scope::from_form(&scopes).map_err(|e| AppError::BadRequest(e.0))?;
         Ok(c.portal
             .set_grant_scopes(&c.principal, &id, &scopes, &c.meta)
             .await?)
@@ -150,6 +141,33 @@ pub async fn join_as_caregiver(
             )
             .await?;
         Ok(())
+    })
+    .await
+}
+
+/// The front desk gives a child's parent or legal guardian access after checking who they
+/// are (`identity_note` says how); the parent gets an invitation by email.
+#[server(prefix = "/api", endpoint = "proxy/guardian")]
+pub async fn grant_guardian(
+    patient: String,
+    email: String,
+    relationship: String,
+    identity_note: String,
+) -> Result<String, AppError> {
+    use super::{FRONT_DESK, Policy, ssr};
+    use domain::proxy::Relationship;
+    ssr::run(Policy::Staff(FRONT_DESK), |c| async move {
+        let s = ssr::staff(&c, FRONT_DESK, "parent access").await?;
+        let bad = |e: domain::DomainError| AppError::BadRequest(e.0);
+        let email = domain::account::Email::parse(&email).map_err(bad)?;
+        let relationship = Relationship::parse(&relationship).map_err(bad)?;
+        c.portal
+            .grant_guardian(&s, &patient, &email, relationship, &identity_note, &c.meta)
+            .await?;
+        Ok(format!(
+            "An invitation was sent to {}. It works once, for 7 days.",
+            email.as_str()
+        ))
     })
     .await
 }

@@ -1,7 +1,8 @@
 //! The signed-in frame: header with the patient's name, section navigation, sign-out.
 
 use crate::api::auth::{current_user, sign_out};
-use domain::session::Role;
+use domain::proxy::Scope;
+use domain::session::{Me, Role};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
@@ -123,23 +124,108 @@ fn IdleWatch(timeout_secs: u64) -> impl IntoView {
     }
 }
 
-/// Navigation entries: (path, label).
-pub const SECTIONS: &[(&str, &str)] = &[
-    ("/home", "Home"),
-    ("/results", "Test results"),
-    ("/visits", "Visit summaries"),
-    ("/medications", "Medications"),
-    ("/allergies", "Allergies"),
-    ("/problems", "Problems"),
-    ("/vitals", "Vital signs"),
-    ("/immunizations", "Immunizations"),
-    ("/messages", "Messages"),
-    ("/appointments", "Appointments"),
-    ("/sharing", "Downloads and sharing"),
-    ("/proxy", "Proxy access"),
-    ("/account", "Account and security"),
-    ("/activity", "Activity"),
+/// What a section needs to be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Shown to everyone signed in.
+    Always,
+    /// A part of the record: one's own, or granted to the caregiver acting now.
+    Part(Scope),
+    /// One's own record, not while acting for someone (downloads, transmit).
+    Own,
+}
+
+/// Navigation entries: (path, label, what the section needs).
+pub const SECTIONS: &[(&str, &str, Needs)] = &[
+    ("/home", "Home", Needs::Always),
+    ("/results", "Test results", Needs::Part(Scope::Results)),
+    ("/visits", "Visit summaries", Needs::Part(Scope::Visits)),
+    (
+        "/medications",
+        "Medications",
+        Needs::Part(Scope::Medications),
+    ),
+    ("/allergies", "Allergies", Needs::Part(Scope::Clinical)),
+    ("/problems", "Problems", Needs::Part(Scope::Clinical)),
+    ("/vitals", "Vital signs", Needs::Part(Scope::Clinical)),
+    (
+        "/immunizations",
+        "Immunizations",
+        Needs::Part(Scope::Immunizations),
+    ),
+    ("/messages", "Messages", Needs::Part(Scope::Messages)),
+    (
+        "/appointments",
+        "Appointments",
+        Needs::Part(Scope::Appointments),
+    ),
+    ("/sharing", "Downloads and sharing", Needs::Own),
+    ("/proxy", "Proxy access", Needs::Always),
+    ("/account", "Account and security", Needs::Always),
+    ("/activity", "Activity", Needs::Always),
 ];
+
+/// Whether the signed-in person sees a section in the navigation (the server refuses the
+/// others whatever is shown).
+pub fn section_shown(me: &Me, needs: Needs) -> bool {
+    match needs {
+        Needs::Always => true,
+        Needs::Part(scope) => me.shows(scope),
+        Needs::Own => me.acting_for.is_none() && me.has_own_record,
+    }
+}
+
+/// The record switcher ("Me" / the people one acts for). A plain form: it works before the
+/// page's script has loaded, and the server sends the browser to Home after the switch.
+#[component]
+fn RecordSwitcher() -> impl IntoView {
+    let me = use_context::<Me>();
+    me.filter(|m| !m.records.is_empty()).map(|m| {
+        let current = m.acting_grant.clone();
+        view! {
+            <form method="post" action="/api/proxy/switch" class="switcher">
+                <label for="switch-record">"Record"</label>
+                <select id="switch-record" name="grant">
+                    {m.has_own_record.then(|| view! {
+                        <option value="" selected=current.is_none()>"Me"</option>
+                    })}
+                    {m.records.iter().map(|r| {
+                        let on = current.as_deref() == Some(r.grant_id.as_str());
+                        view! { <option value=r.grant_id.clone() selected=on>{r.name.clone()}</option> }
+                    }).collect_view()}
+                </select>
+                <button type="submit" class="button secondary">"Open"</button>
+            </form>
+        }
+    })
+}
+
+/// Says on every page whose record is open when it is not one's own.
+#[component]
+fn ActingBanner() -> impl IntoView {
+    let me = use_context::<Me>();
+    me.and_then(|m| {
+        let name = m.acting_for.clone()?;
+        let parts = m
+            .acting_scopes
+            .iter()
+            .map(|s| s.label())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Some(view! {
+            <div class="banner acting" role="region" aria-label="Whose record this is">
+                <p><strong>{format!("You are viewing {name}'s record as a caregiver.")}</strong></p>
+                <p>{format!("You can see: {parts}. Everything you do here is shown to {name}.")}</p>
+                {m.has_own_record.then(|| view! {
+                    <form method="post" action="/api/proxy/switch" class="inline">
+                        <input type="hidden" name="grant" value="" />
+                        <button type="submit" class="button secondary">"Back to my record"</button>
+                    </form>
+                })}
+            </div>
+        })
+    })
+}
 
 /// How many conversations have an unread reply, next to "Messages"; checked again on every
 /// move within the portal.
@@ -179,10 +265,12 @@ pub fn PortalLayout() -> impl IntoView {
                                     <span class="sr-only">"Signed in as "</span>
                                     {me.with_value(|m| m.display_name.clone())}
                                 </p>
+                                <RecordSwitcher />
                                 <form method="post" action="/api/auth/sign_out" class="signout">
                                     <button type="submit" class="button secondary">"Sign out"</button>
                                 </form>
                             </header>
+                            <ActingBanner />
                             <nav aria-label="Portal sections" class="sections">
                                 <ul>
                                     {if role.is_staff() {
@@ -196,7 +284,8 @@ pub fn PortalLayout() -> impl IntoView {
                                     } else {
                                         SECTIONS
                                             .iter()
-                                            .map(|(href, label)| {
+                                            .filter(|(_, _, needs)| me.with_value(|m| section_shown(m, *needs)))
+                                            .map(|(href, label, _)| {
                                                 if *href == "/messages" {
                                                     view! { <li><A href=*href>{*label}<UnreadBadge /></A></li> }.into_any()
                                                 } else {

@@ -30,6 +30,7 @@ fn upcoming(a: AppointmentView, acts: Actions) -> impl IntoView {
         <article class="card appointment">
             <h3>{a.when.clone()}</h3>
             <p>{format!("{} with {}", a.visit_type, a.clinician)}</p>
+            {a.by_caregiver.clone().map(|by| view! { <p>{format!("Booked by {by}")}</p> })}
             <p>{match &a.address { Some(ad) => format!("{}, {ad}", a.location), None => a.location.clone() }}</p>
             {a.instructions.clone().map(|i| view! { <p class="instructions"><strong>"Before your visit: "</strong>{i}</p> })}
             <p><a href=format!("/calendar/{}.ics", a.id) download rel="external">"Add to calendar (.ics)"</a></p>

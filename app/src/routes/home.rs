@@ -3,19 +3,22 @@
 use crate::api::appointments::{CareCards, home_care};
 use crate::api::record::home_highlights;
 use crate::error::AppError;
+use domain::proxy::Scope;
 use domain::records::RecordHighlights;
-use domain::session::{Me, Role};
+use domain::session::Me;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-fn care(c: CareCards) -> AnyView {
+fn care(c: CareCards, me: Option<Me>) -> AnyView {
+    let shows = |scope| me.as_ref().is_some_and(|m| m.shows(scope));
     let unread = match c.unread {
         0 => "No unread messages.".to_owned(),
         1 => "1 conversation has a new reply.".to_owned(),
         n => format!("{n} conversations have new replies."),
     };
     view! {
+        {shows(Scope::Appointments).then(|| view! {
         <article class="card">
             <h2>"Upcoming visits"</h2>
             {if c.upcoming.is_empty() {
@@ -33,11 +36,15 @@ fn care(c: CareCards) -> AnyView {
             {(c.offers > 0).then(|| view! { <p><strong>"An earlier time opened for a visit you are waiting for."</strong></p> })}
             <A href="/appointments">"Go to appointments"</A>
         </article>
+        })}
+        {shows(Scope::Messages).then(|| view! {
         <article class="card">
             <h2>"Messages"</h2>
             <p>{unread}</p>
             <A href="/messages">"Go to messages"</A>
         </article>
+        })}
+        {shows(Scope::Medications).then(|| view! {
         <article class="card">
             <h2>"Refill requests"</h2>
             {if c.open_refills.is_empty() {
@@ -51,6 +58,7 @@ fn care(c: CareCards) -> AnyView {
             }}
             <A href="/medications">"Go to medications"</A>
         </article>
+        })}
     }
     .into_any()
 }
@@ -69,12 +77,16 @@ fn cards(h: RecordHighlights) -> AnyView {
         1 => "1 active medication.".to_owned(),
         n => format!("{n} active medications."),
     };
+    let covers = |scope| h.covers.contains(&scope);
     view! {
+        {covers(Scope::Results).then(|| view! {
         <article class="card">
             <h2>"Test results"</h2>
             <p>{results}</p>
             <A href="/results">"View test results"</A>
         </article>
+        })}
+        {covers(Scope::Visits).then(|| view! {
         <article class="card">
             <h2>"Visits"</h2>
             <p>{match h.last_visit {
@@ -83,11 +95,14 @@ fn cards(h: RecordHighlights) -> AnyView {
             }}</p>
             <A href="/visits">"View visit summaries"</A>
         </article>
+        })}
+        {covers(Scope::Medications).then(|| view! {
         <article class="card">
             <h2>"Medications"</h2>
             <p>{meds}</p>
             <A href="/medications">"View medications"</A>
         </article>
+        })}
         {(!h.immunizations_due.is_empty()).then(|| view! {
             <article class="card">
                 <h2>"Immunizations due"</h2>
@@ -106,9 +121,16 @@ pub fn Home() -> impl IntoView {
         .as_ref()
         .map(|m| m.first_name.clone())
         .unwrap_or_default();
-    // Staff have no record of their own: no cards (and no refused call) for them.
-    let patient = me.as_ref().is_some_and(|m| m.role == Role::Patient);
+    // Staff, and caregivers with no record open, have no record here: no cards (and no
+    // refused call) for them.
+    let patient = me
+        .as_ref()
+        .is_some_and(|m| !m.role.is_staff() && m.has_record());
     let staff = me.as_ref().is_some_and(|m| m.role.is_staff());
+    let choose = me
+        .as_ref()
+        .is_some_and(|m| !m.role.is_staff() && !m.has_record());
+    let me = StoredValue::new(me);
     view! {
         <Title text="Home" />
         <h1>{format!("Welcome, {first}")}</h1>
@@ -127,6 +149,13 @@ pub fn Home() -> impl IntoView {
                 </Suspense>
                 }
             })}
+            {choose.then(|| view! {
+                <article class="card">
+                    <h2>"Records you help with"</h2>
+                    <p>"Choose whose record to open from the Record menu at the top of the page, or see your invitations on the Proxy access page."</p>
+                    <A href="/proxy">"Go to proxy access"</A>
+                </article>
+            })}
             {staff.then(|| view! {
                 <article class="card">
                     <h2>"Staff console"</h2>
@@ -140,7 +169,7 @@ pub fn Home() -> impl IntoView {
                     <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || Suspend::new(async move {
                             match cards.await {
-                                Ok(c) => care(c),
+                                Ok(c) => care(c, me.get_value()),
                                 Err(e) => view! { <p class="alert" role="alert">{e.to_string()}</p> }.into_any(),
                             }
                         })}

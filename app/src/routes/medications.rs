@@ -55,7 +55,7 @@ fn refills_table(rows: Vec<RefillView>) -> AnyView {
                         <th scope="row">{r.medication}</th>
                         <td>{r.status.label()}</td>
                         <td>{r.pharmacy}</td>
-                        <td>{r.requested}</td>
+                        <td>{match r.by_caregiver { Some(by) => format!("{} by {by}", r.requested), None => r.requested }}</td>
                         <td>{match r.decided { Some(d) => format!("{answer} ({d})"), None => answer }}</td>
                     </tr>
                 }

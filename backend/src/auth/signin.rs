@@ -420,7 +420,15 @@ impl Portal {
             .await?
             .ok_or(Error::Unauthenticated)?;
         let acting = self.acting_banner(p).await?;
+        let records = if p.is_person() {
+            self.acting_choices(uid).await?
+        } else {
+            vec![]
+        };
         Ok(Me {
+            has_own_record: p.patient_id().is_some(),
+            acting_grant: acting.as_ref().and(p.acting_grant().map(str::to_owned)),
+            records,
             display_name: format!("{} {}", u.given_name, u.family_name),
             first_name: u.given_name,
             role: p.role().unwrap_or(Role::Patient),

@@ -5,7 +5,7 @@
 use super::{ADULT_AT, BY_CLINIC, DAY_MS};
 use crate::StaffAccess;
 use crate::audit::{self, RequestMeta};
-use crate::storage::entity::proxy_grant;
+use crate::storage::entity::{patient, proxy_grant};
 use crate::{Error, Portal, Result, crypto, new_id};
 use domain::account::Email;
 use domain::person::parse_iso_date;
@@ -44,25 +44,7 @@ impl Portal {
                 "This patient is an adult: only they can give someone access.".into(),
             ));
         }
-        let born = parse_iso_date(&p.birth_date)
-            .ok_or_else(|| Error::Unexpected("stored birth date unreadable".into()))?;
-        // Ends at the first minute of the 18th birthday, in the clinic's time zone (a 29
-        // February birthday: 1 March).
-        let eighteen = born
-            .replace_year(born.year() + ADULT_AT)
-            .unwrap_or_else(|_| {
-                time::Date::from_calendar_date(born.year() + ADULT_AT, time::Month::March, 1)
-                    .unwrap_or(born)
-            });
-        let day = jiff::civil::date(
-            eighteen.year() as i16,
-            eighteen.month() as i8,
-            eighteen.day() as i8,
-        );
-        let zone = self.clinic_zone(&p.clinic_id).await?;
-        let expires_at = zone
-            .instant(day, 0)
-            .ok_or_else(|| Error::Unexpected("no local midnight".into()))?;
+        let expires_at = self.adult_at(&p).await?;
         let now = self.now();
         let token = crypto::random_token(32);
         let id = new_id();
@@ -128,5 +110,30 @@ impl Portal {
             tracing::warn!(error = %e, "a guardian invitation could not be sent");
         }
         Ok(())
+    }
+
+    /// The instant a patient turns 18: the first minute of the 18th birthday in the clinic's
+    /// time zone (a 29 February birthday: 1 March). A parent's grant ends there.
+    pub(crate) async fn adult_at(&self, p: &patient::Model) -> Result<i64> {
+        let born = parse_iso_date(&p.birth_date)
+            .ok_or_else(|| Error::Unexpected("stored birth date unreadable".into()))?;
+        // Ends at the first minute of the 18th birthday, in the clinic's time zone (a 29
+        // February birthday: 1 March).
+        let eighteen = born
+            .replace_year(born.year() + ADULT_AT)
+            .unwrap_or_else(|_| {
+                time::Date::from_calendar_date(born.year() + ADULT_AT, time::Month::March, 1)
+                    .unwrap_or(born)
+            });
+        let day = jiff::civil::date(
+            eighteen.year() as i16,
+            eighteen.month() as i8,
+            eighteen.day() as i8,
+        );
+        let zone = self.clinic_zone(&p.clinic_id).await?;
+        let expires_at = zone
+            .instant(day, 0)
+            .ok_or_else(|| Error::Unexpected("no local midnight".into()))?;
+        Ok(expires_at)
     }
 }

@@ -194,6 +194,15 @@ impl Portal {
                 granted.push(grant_view(&g, who));
             }
         }
+        Ok(ProxyPage {
+            has_own_record: p.patient_id().is_some(),
+            granted,
+            acting_for: self.acting_choices(user_id).await?,
+        })
+    }
+
+    /// The records a person may open as a caregiver: their active, unexpired grants.
+    pub(crate) async fn acting_choices(&self, user_id: &str) -> Result<Vec<ActingChoice>> {
         let mine = proxy_grant::Entity::find()
             .filter(proxy_grant::Column::CaregiverUserId.eq(user_id))
             .filter(proxy_grant::Column::Status.eq(GrantStatus::Active.as_str()))
@@ -203,7 +212,7 @@ impl Portal {
             .await?;
         let pids: Vec<String> = mine.iter().map(|g| g.patient_id.clone()).collect();
         let pnames = crate::clinic::patient_names(&self.db, pids).await?;
-        let acting_for = mine
+        Ok(mine
             .into_iter()
             .map(|g| ActingChoice {
                 name: pnames.get(&g.patient_id).cloned().unwrap_or_default(),
@@ -211,12 +220,7 @@ impl Portal {
                 expires: format_long_date(to_datetime(g.expires_at).date()),
                 grant_id: g.id,
             })
-            .collect();
-        Ok(ProxyPage {
-            has_own_record: p.patient_id().is_some(),
-            granted,
-            acting_for,
-        })
+            .collect())
     }
 
     /// One of the patient's own grants, for a change (password confirmed recently).

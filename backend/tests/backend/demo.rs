@@ -15,10 +15,12 @@ async fn a_first_start_seeds_the_clinic_staff_and_demo_patients() {
     let clinics = clinic::Entity::find().all(&portal.db).await.unwrap();
     assert_eq!(clinics.len(), 1);
     assert_eq!(clinics[0].name, CLINIC_NAME);
-    assert_eq!(count(&portal, patient::Entity).await, 3);
+    // The three fixture patients and the teenager made at seed time.
+    assert_eq!(count(&portal, patient::Entity).await, 4);
 
+    // Dara, three staff, two caregivers and the teenager.
     let users = user_account::Entity::find().all(&portal.db).await.unwrap();
-    assert_eq!(users.len(), 4);
+    assert_eq!(users.len(), 7);
     for (username, given, family, role) in STAFF {
         let u = users
             .iter()
@@ -77,7 +79,7 @@ async fn a_later_start_imports_nothing_again_and_issues_a_new_code() {
 
     let second = seed(&portal).await;
     assert_eq!(count(&portal, clinic::Entity).await, 1);
-    assert_eq!(count(&portal, patient::Entity).await, 3);
+    assert_eq!(count(&portal, patient::Entity).await, 4);
     assert_eq!(count(&portal, observation::Entity).await, observations);
     assert_eq!(count(&portal, user_account::Entity).await, users);
 
@@ -148,7 +150,13 @@ async fn a_seed_interrupted_half_way_is_completed_on_the_next_start() {
             .exec(&portal.db)
             .await
             .unwrap();
-        portal_meta::Entity::delete_by_id("demo_care_seeded".to_owned())
+        for mark in ["demo_care_seeded", "demo_family_seeded"] {
+            portal_meta::Entity::delete_by_id(mark.to_owned())
+                .exec(&portal.db)
+                .await
+                .unwrap();
+        }
+        backend::storage::entity::proxy_grant::Entity::delete_many()
             .exec(&portal.db)
             .await
             .unwrap();
@@ -174,7 +182,7 @@ async fn a_seed_interrupted_half_way_is_completed_on_the_next_start() {
     .unwrap();
     seed(&portal).await;
     assert_eq!(count(&portal, user_account::Entity).await, users);
-    assert_eq!(count(&portal, patient::Entity).await, 3);
+    assert_eq!(count(&portal, patient::Entity).await, 4);
     // The care-team set-up came back too, once.
     assert_eq!(
         count(&portal, backend::storage::entity::availability::Entity).await,

@@ -12,6 +12,7 @@ mod health_record;
 mod import;
 mod passkeys;
 mod proxy;
+mod proxy_views;
 mod records;
 mod recovery;
 mod release;

@@ -18,7 +18,7 @@ use std::time::Duration;
 const KIM_PASSWORD: &str = "Copper-Kettle-Winter-8812";
 
 /// A fresh session of `username` and its principal.
-async fn principal_of(portal: &Portal, username: &str) -> (String, Principal) {
+pub async fn principal_of(portal: &Portal, username: &str) -> (String, Principal) {
     let u = user_account::Entity::find()
         .filter(user_account::Column::Username.eq(username))
         .one(&portal.db)
@@ -48,7 +48,7 @@ async fn dara_birth_date(portal: &Portal) -> String {
 }
 
 /// Dara invites a new caregiver account `username` with `scopes`; returns the grant id.
-async fn caregiver(portal: &Portal, username: &str, scopes: &[Scope]) -> String {
+pub async fn caregiver(portal: &Portal, username: &str, scopes: &[Scope]) -> String {
     let (_, dara) = principal_of(portal, READY_USERNAME).await;
     let email = Email::parse(&format!("{username}@example.org")).unwrap();
     portal
@@ -90,7 +90,7 @@ async fn grant_of(portal: &Portal, username: &str) -> proxy_grant::Model {
 }
 
 /// A fresh session of `username` switched to the record `grant` opens.
-async fn acting(portal: &Portal, username: &str, grant: &str) -> (String, Principal) {
+pub async fn acting(portal: &Portal, username: &str, grant: &str) -> (String, Principal) {
     let (token, p) = principal_of(portal, username).await;
     portal.act_for(&p, Some(grant), &meta()).await.unwrap();
     let p = portal.principal(Some(&token)).await.unwrap();

@@ -3,6 +3,7 @@
 
 use crate::helpers::{TestApp, spawn_app};
 use app::api::{POLICIES, Policy, policy_of};
+use backend::demo::family::{CHILD_MRN, PARENT_USERNAME, TEEN_MRN, TEEN_USERNAME};
 use backend::demo::{ACTIVATE_MRN, READY_MRN, READY_USERNAME};
 use backend::storage::entity::user_account;
 use domain::proxy::Scope;
@@ -27,6 +28,12 @@ enum Who {
     Expired,
     /// A caregiver-only account not acting for anyone.
     CaregiverAlone,
+    /// The demo parent acting for her 8-year-old (every scope, the whole record).
+    ParentOfChild,
+    /// The demo parent acting for her 14-year-old (every scope, sensitive rows hidden).
+    ParentOfTeen,
+    /// The 14-year-old on her own record.
+    Teen,
 }
 
 fn everyone() -> Vec<Who> {
@@ -41,6 +48,9 @@ fn everyone() -> Vec<Who> {
         Who::Revoked,
         Who::Expired,
         Who::CaregiverAlone,
+        Who::ParentOfChild,
+        Who::ParentOfTeen,
+        Who::Teen,
     ];
     all.extend(Scope::ALL.map(Who::CaregiverOfA));
     all
@@ -51,6 +61,9 @@ fn everyone() -> Vec<Who> {
 fn marker(scope: Scope) -> String {
     format!("MKR-{}", scope.as_str())
 }
+
+/// A marker planted in the teenager's confidential result: only she may get it back.
+const TEEN_SECRET: &str = "MKR-teen-confidential";
 
 /// Plants the markers in every category of A's record (the thread and the visit carry
 /// theirs from when they were made).
@@ -237,7 +250,10 @@ fn sample(path: &str, ids: &Ids) -> Option<String> {
         // Bad input or unknown ids on purpose: nothing is sent or changed.
         "/api/proxy/invite" => "email=not-an-address&relationship=friend&months=12".into(),
         "/api/proxy/revoke" => "id=nope".into(),
-        "/api/proxy/scopes" => "id=nope&scopes=results".into(),
+        "/api/proxy/scopes" => "id=nope&scopes[]=results".into(),
+        "/api/proxy/guardian" => {
+            format!("patient={}&email=not-an-address&relationship=parent&identity_note=x", ids.patient)
+        }
         "/api/proxy/switch" => "grant=nope".into(),
         "/api/proxy/invitation" | "/api/proxy/decline" => "token=nope".into(),
         "/api/proxy/accept" => "token=nope&date_of_birth=1990-01-01".into(),
@@ -288,6 +304,7 @@ fn allowed_reply(path: &str) -> &'static [u16] {
         | "/api/record/transmit"
         | "/api/record/release_preference"
         | "/api/proxy/invite"
+        | "/api/proxy/guardian"
         | "/api/appointments/book"
         | "/api/appointments/reschedule"
         | "/api/appointments/request"
@@ -327,6 +344,9 @@ struct Grants {
     by_scope: Vec<(Scope, String)>,
     revoked: String,
     expired: String,
+    /// The demo parent's grants for her child and her teenager.
+    child: String,
+    teen: String,
 }
 
 async fn session(app: &TestApp, who: Who, grants: &Grants) -> Option<String> {
@@ -340,6 +360,11 @@ async fn session(app: &TestApp, who: Who, grants: &Grants) -> Option<String> {
         }
         Who::Revoked => return Some(app.acting_session("kim.revoked", &grants.revoked).await),
         Who::Expired => return Some(app.acting_session("kim.expired", &grants.expired).await),
+        Who::ParentOfChild => {
+            return Some(app.acting_session(PARENT_USERNAME, &grants.child).await);
+        }
+        Who::ParentOfTeen => return Some(app.acting_session(PARENT_USERNAME, &grants.teen).await),
+        Who::Teen => TEEN_USERNAME,
         Who::CaregiverAlone => "kim.results",
         Who::Anonymous => return None,
         Who::PatientA => READY_USERNAME,
@@ -367,11 +392,19 @@ fn expected(policy: Policy, who: Who, path: &str) -> &'static [u16] {
         (Policy::Person, _) => allowed_reply(path),
         (Policy::AnyRecord, Who::Revoked | Who::Expired | Who::CaregiverAlone) => &[403],
         (Policy::AnyRecord, _) => allowed_reply(path),
-        (Policy::SelfOnly, Who::PatientA | Who::PatientB) => allowed_reply(path),
+        (Policy::SelfOnly, Who::PatientA | Who::PatientB | Who::Teen) => allowed_reply(path),
         (Policy::SelfOnly, _) => &[403],
         (Policy::Record(_), w) if is_staff(w) => &[403],
-        (Policy::Record(_), Who::PatientB) if targets_a_record(path) => &[404],
-        (Policy::Record(_), Who::PatientA | Who::PatientB) => allowed_reply(path),
+        // Someone else's whole record: A's ids are not found there.
+        (Policy::Record(_), Who::PatientB | Who::Teen | Who::ParentOfChild | Who::ParentOfTeen)
+            if targets_a_record(path) =>
+        {
+            &[404]
+        }
+        (
+            Policy::Record(_),
+            Who::PatientA | Who::PatientB | Who::Teen | Who::ParentOfChild | Who::ParentOfTeen,
+        ) => allowed_reply(path),
         (Policy::Record(scope), Who::CaregiverOfA(granted)) if scope == granted => {
             allowed_reply(path)
         }
@@ -517,11 +550,43 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
         .exec(&app.portal.db)
         .await
         .unwrap();
+    let parent = app.user_id(PARENT_USERNAME).await;
+    let parent_grant = |mrn: &'static str| {
+        let app = &app;
+        let parent = parent.clone();
+        async move {
+            let child = app.portal.patient_by_mrn(mrn).await.unwrap();
+            backend::storage::entity::proxy_grant::Entity::find()
+                .filter(backend::storage::entity::proxy_grant::Column::PatientId.eq(child.id))
+                .filter(backend::storage::entity::proxy_grant::Column::CaregiverUserId.eq(parent))
+                .one(&app.portal.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        }
+    };
     let grants = Grants {
         by_scope,
         revoked,
         expired,
+        child: parent_grant(CHILD_MRN).await,
+        teen: parent_grant(TEEN_MRN).await,
     };
+    // The teenager's confidential result carries a marker of its own.
+    let teen = app.portal.patient_by_mrn(TEEN_MRN).await.unwrap();
+    let marked = backend::storage::entity::observation::Entity::update_many()
+        .col_expr(
+            backend::storage::entity::observation::Column::Name,
+            Expr::value(TEEN_SECRET),
+        )
+        .filter(backend::storage::entity::observation::Column::PatientId.eq(teen.id))
+        .filter(backend::storage::entity::observation::Column::Sensitivity.is_not_null())
+        .exec(&app.portal.db)
+        .await
+        .unwrap()
+        .rows_affected;
+    assert_eq!(marked, 1, "the teenager has one confidential result");
     let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(p, m)| (p.to_string(), m.to_string()))
         .collect();
@@ -583,6 +648,11 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
                         reply.body
                     );
                 }
+                assert!(
+                    who == Who::Teen || !reply.body.contains(TEEN_SECRET),
+                    "{path} as {who:?} leaked the teenager's confidential result: {}",
+                    reply.body
+                );
             }
             checked += 1;
         }

@@ -1,6 +1,7 @@
 //! Patients: search, registration with a printable activation letter, account unlock /
 //! suspend / restore, and booking a visit for a patient.
 
+use crate::api::proxy::GrantGuardian;
 use crate::api::staff::{
     AccountAction, IssueLetter, RegisterPatient, SearchPatients, load_schedule_setup,
 };
@@ -23,10 +24,42 @@ fn letter(l: Letter) -> impl IntoView {
     }
 }
 
+/// Parent or guardian access to a child's record, after an identity check at the desk.
+fn guardian_form(id: String, guardian: ServerAction<GrantGuardian>) -> impl IntoView {
+    let (email, rel, note) = (
+        format!("g-email-{id}"),
+        format!("g-rel-{id}"),
+        format!("g-note-{id}"),
+    );
+    view! {
+        <details class="guardian">
+            <summary>"Give a parent or guardian access"</summary>
+            <p class="hint">"For a patient under 18. From the 12th birthday the parent no longer sees sensitive care; access ends by itself on the 18th."</p>
+            <ActionForm action=guardian>
+                <input type="hidden" name="patient" value=id.clone() />
+                <div class="field"><label for=email.clone()>"Parent's email address"</label><input id=email name="email" type="email" required autocomplete="off" /></div>
+                <div class="field">
+                    <label for=rel.clone()>"Relationship"</label>
+                    <select id=rel name="relationship">
+                        <option value="parent">"Parent"</option>
+                        <option value="guardian">"Legal guardian"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for=note.clone()>"How you checked their identity and relationship"</label>
+                    <textarea id=note name="identity_note" required minlength="10" maxlength="500" rows="2"></textarea>
+                </div>
+                <button type="submit" class="button secondary">"Send the parent an invitation"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
 fn results(
     rows: Vec<PatientRow>,
     acct: ServerAction<AccountAction>,
     issue: ServerAction<IssueLetter>,
+    guardian: ServerAction<GrantGuardian>,
     kinds: Vec<(String, String)>,
 ) -> AnyView {
     if rows.is_empty() {
@@ -77,6 +110,7 @@ fn results(
                                 <button type="submit" class="button secondary">"Find a time"</button>
                             </form>
                         </div>
+                        {guardian_form(id.clone(), guardian)}
                     </li>
                 }
             }).collect_view()}
@@ -91,6 +125,7 @@ pub fn PatientsPage() -> impl IntoView {
     let search = ServerAction::<SearchPatients>::new();
     let acct = ServerAction::<AccountAction>::new();
     let issue = ServerAction::<IssueLetter>::new();
+    let guardian = ServerAction::<GrantGuardian>::new();
     let register = ServerAction::<RegisterPatient>::new();
     let kinds = Resource::new(
         || (),
@@ -136,9 +171,11 @@ pub fn PatientsPage() -> impl IntoView {
         {action_error(acct.value())}
         {action_notice(acct.value())}
         {action_error(issue.value())}
+        {action_error(guardian.value())}
+        {action_notice(guardian.value())}
         {move || issue.value().get().and_then(Result::ok).map(letter)}
         {move || search.value().get().and_then(Result::ok).map(|rows| {
-            suspended(kinds, move |k| results(rows.clone(), acct, issue, k))
+            suspended(kinds, move |k| results(rows.clone(), acct, issue, guardian, k))
         })}
         <section aria-labelledby="register-title">
             <h2 id="register-title">"Register a new patient"</h2>

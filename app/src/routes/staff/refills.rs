@@ -21,6 +21,7 @@ fn row(r: RefillView, i: usize, a: Acts) -> impl IntoView {
         <article class="card refill">
             <h2>{format!("{}: {}", r.patient.clone().unwrap_or_default(), r.medication)}</h2>
             <p>{format!("{} · to {} · requested {}", r.status.label(), r.pharmacy, r.requested)}</p>
+            {r.by_caregiver.clone().map(|by| view! { <p>{format!("Asked for by {by}")}</p> })}
             {r.note.clone().map(|n| view! { <p>"Note: "{n}</p> })}
             {(r.status == RefillStatus::Requested).then(|| view! {
                 <ActionForm action=a.approve attr:class="inline">

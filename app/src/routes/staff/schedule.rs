@@ -159,6 +159,7 @@ pub fn SchedulePage() -> impl IntoView {
                             {rows.into_iter().map(|a| view! {
                                 <li>
                                     {format!("{}: {}, {} with {} ({})", a.when, a.patient.clone().unwrap_or_default(), a.visit_type, a.clinician, a.status)}
+                                    {a.by_caregiver.clone().map(|by| format!(", booked by {by}"))}
                                     {(front_desk && a.status == "Booked" && a.upcoming).then(|| view! {
                                         <ActionForm action=cancel attr:class="inline">
                                             <input type="hidden" name="id" value=a.id.clone() />

@@ -12,6 +12,9 @@ use sea_orm::{
 };
 use std::path::Path;
 
+mod clinic_day;
+pub mod family;
+
 pub const CLINIC_NAME: &str = "Riverside Family Clinic";
 /// The demo clinic's wall clock.
 pub const CLINIC_TIME_ZONE: &str = "America/Chicago";
@@ -34,6 +37,8 @@ pub struct DemoSignIns {
     pub activate_dob: String,
     pub activation_code: Option<String>,
     pub staff: Vec<(String, Role)>,
+    /// Caregivers and the teenager: (username, who they are).
+    pub family: Vec<(String, String)>,
 }
 
 /// The default clinic, created if there is none.
@@ -294,6 +299,15 @@ pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
         seed_care(portal, &clinic_id).await?;
         meta_set(portal, "demo_care_seeded").await?;
     }
+    // Caregivers came later still.
+    if meta_get(portal, "demo_care_seeded").await?.is_some()
+        && meta_get(portal, "demo_family_seeded").await?.is_none()
+    {
+        let clinic_id = default_clinic(portal).await?;
+        family::seed_family(portal, &clinic_id).await?;
+        meta_set(portal, "demo_family_seeded").await?;
+    }
+
     let demo = meta_get(portal, "demo_seeded").await?.is_some();
     let p = portal.patient_by_mrn(ACTIVATE_MRN).await;
     let mut activation_code = None;
@@ -322,5 +336,35 @@ pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
             .iter()
             .map(|(u, _, _, r)| (u.to_string(), *r))
             .collect(),
+        family: [
+            (
+                family::DAUGHTER_USERNAME,
+                "caregiver: Emet Stubfield's daughter (results, medications, messages, appointments)",
+            ),
+            (
+                family::PARENT_USERNAME,
+                "parent of Emet Fakeworth (8) and of Robin Fakeworth (14)",
+            ),
+            (
+                family::TEEN_USERNAME,
+                "Robin Fakeworth, 14: her confidential result is hidden from her parent",
+            ),
+        ]
+        .into_iter()
+        .map(|(u, w)| (u.to_owned(), w.to_owned()))
+        .collect(),
     })
+}
+
+/// A day of work waiting in the demo clinic (`make run`), dated from the day it is first
+/// seeded. Separate from [`seed`] so that tests start from a quiet clinic.
+pub async fn seed_clinic_day(portal: &Portal) -> Result<()> {
+    if meta_get(portal, "demo_family_seeded").await?.is_some()
+        && meta_get(portal, "demo_day_seeded").await?.is_none()
+    {
+        let clinic_id = default_clinic(portal).await?;
+        clinic_day::seed_clinic_day(portal, &clinic_id).await?;
+        meta_set(portal, "demo_day_seeded").await?;
+    }
+    Ok(())
 }
