@@ -11,7 +11,7 @@ use domain::account::{Email, Password, Username};
 use domain::person::NamePart;
 use domain::proxy::{GrantStatus, Relationship, Scope};
 use domain::session::Role;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 /// The adult patient whose daughter helps (the fixture patient who activates his account in
@@ -126,6 +126,12 @@ async fn active_grant(
     expires_at: i64,
 ) -> Result<()> {
     let now = portal.now();
+    // Made by the demo front desk (the father has no account of his own yet).
+    let desk = crate::storage::entity::user_account::Entity::find()
+        .filter(crate::storage::entity::user_account::Column::Username.eq(super::STAFF[1].0))
+        .one(&portal.db)
+        .await?
+        .ok_or(crate::Error::NotFound)?;
     proxy_grant::ActiveModel {
         id: Set(new_id()),
         patient_id: Set(patient.id.clone()),
@@ -135,7 +141,7 @@ async fn active_grant(
         scopes: Set(Scope::join(scopes)),
         kind: Set(kind.to_owned()),
         status: Set(GrantStatus::Active.as_str().to_owned()),
-        created_by: Set("demo seed".into()),
+        created_by: Set(desk.id),
         created_at: Set(now),
         expires_at: Set(expires_at),
         accepted_at: Set(Some(now)),
