@@ -241,8 +241,8 @@ async fn two_tickets_for_one_code_create_only_one_account() {
     assert!(msg.contains("already been used"), "{msg}");
     assert_eq!(
         count(&portal, user_account::Entity).await,
-        5,
-        "3 staff, Dara and Emet"
+        8,
+        "3 staff, Dara, the demo's caregivers and teenager, and Emet"
     );
 }
 
