@@ -204,16 +204,17 @@ pub fn ProxyAccessPage() -> impl IntoView {
         scopes: ServerAction::new(),
     };
     let acting = use_context::<Me>().is_some_and(|m| m.acting_for.is_some());
-    let page = Resource::new_blocking(
-        move || {
-            (
-                a.invite.version().get(),
-                a.revoke.version().get(),
-                a.scopes.version().get(),
-            )
-        },
-        |_| load_proxy_page(),
-    );
+    // The lists reload after a change went through; an error leaves the forms as typed.
+    let changes = RwSignal::new(0usize);
+    let bump = move |ok: bool| {
+        if ok {
+            changes.update(|n| *n += 1);
+        }
+    };
+    Effect::new(move |_| bump(a.invite.value().get().is_some_and(|r| r.is_ok())));
+    Effect::new(move |_| bump(a.revoke.value().get().is_some_and(|r| r.is_ok())));
+    Effect::new(move |_| bump(a.scopes.value().get().is_some_and(|r| r.is_ok())));
+    let page = Resource::new_blocking(move || changes.get(), |_| load_proxy_page());
     view! {
         <Title text="Proxy access" />
         <h1>"Proxy access"</h1>

@@ -117,8 +117,9 @@ pub fn ProxyAcceptPage() -> impl IntoView {
             crate::components::passkey_flows::go("/proxy");
         }
     });
-    let joined = move || join.value().get().is_some_and(|r| r.is_ok());
-    let declined = move || decline.value().get().is_some_and(|r| r.is_ok());
+    // Memos: an error does not change them, so the forms (and what was typed) stay.
+    let joined = Memo::new(move |_| join.value().get().is_some_and(|r| r.is_ok()));
+    let declined = Memo::new(move |_| decline.value().get().is_some_and(|r| r.is_ok()));
     view! {
         <Title text="Caregiver invitation" />
         <main id="main" class="narrow">
@@ -126,12 +127,12 @@ pub fn ProxyAcceptPage() -> impl IntoView {
             <h1>"Caregiver invitation"</h1>
             <noscript><p class="alert">"This page needs JavaScript to read the invitation link."</p></noscript>
             {move || {
-                if joined() {
+                if joined.get() {
                     return view! {
                         <p class="notice" role="status">"Your caregiver account is ready and the invitation is accepted. "<A href="/signin">"Sign in"</A>" to continue."</p>
                     }.into_any();
                 }
-                if declined() {
+                if declined.get() {
                     return view! { <p class="notice" role="status">"You declined the invitation. Nobody was given access."</p> }.into_any();
                 }
                 match invitation.get() {
