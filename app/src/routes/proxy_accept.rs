@@ -126,15 +126,15 @@ pub fn ProxyAcceptPage() -> impl IntoView {
             <p class="brand">"My Health Connection"</p>
             <h1>"Caregiver invitation"</h1>
             <noscript><p class="alert">"This page needs JavaScript to read the invitation link."</p></noscript>
+            <Show when=move || joined.get()>
+                <p class="notice" role="status">"Your caregiver account is ready and the invitation is accepted. "<A href="/signin">"Sign in"</A>" to continue."</p>
+            </Show>
+            <Show when=move || declined.get()>
+                <p class="notice" role="status">"You declined the invitation. Nobody was given access."</p>
+            </Show>
+            // Hidden, not removed, once done: the forms' actions finish on a live page.
+            <div hidden=move || joined.get() || declined.get()>
             {move || {
-                if joined.get() {
-                    return view! {
-                        <p class="notice" role="status">"Your caregiver account is ready and the invitation is accepted. "<A href="/signin">"Sign in"</A>" to continue."</p>
-                    }.into_any();
-                }
-                if declined.get() {
-                    return view! { <p class="notice" role="status">"You declined the invitation. Nobody was given access."</p> }.into_any();
-                }
                 match invitation.get() {
                     None => view! { <p class="loading">"Loading…"</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="alert" role="alert">{e.to_string()}</p> }.into_any(),
@@ -163,6 +163,7 @@ pub fn ProxyAcceptPage() -> impl IntoView {
                     }
                 }
             }}
+            </div>
         </main>
     }
 }
