@@ -374,13 +374,16 @@ impl Portal {
             }
             Kind::Person {
                 acting: Acting::Ended,
+                own_patient,
                 ..
             } => {
                 self.deny(p, meta, "grant ended").await?;
-                Err(Error::Refused(
-                    "Your access to that record has ended. You are back on your own account."
-                        .into(),
-                ))
+                Err(Error::Refused(if own_patient.is_some() {
+                    "Your access to that record has ended. You are back on your own record.".into()
+                } else {
+                    "Your access to that record has ended. Choose another on the Proxy access page."
+                        .into()
+                }))
             }
             Kind::Person {
                 own_patient: None, ..
@@ -424,7 +427,12 @@ impl Portal {
                     Some(grant_id) => match self.live_grant(grant_id, &u.id).await? {
                         Some(g) => Acting::For(g),
                         None => {
-                            crate::proxy::stop_acting(&self.db, &s.id).await?;
+                            // Back to their own record when they have one. A caregiver with
+                            // none stays on the ended grant until they choose another, so
+                            // every request (not only the first) says why it is refused.
+                            if role == Role::Patient {
+                                crate::proxy::stop_acting(&self.db, &s.id).await?;
+                            }
                             Acting::Ended
                         }
                     },

@@ -170,7 +170,7 @@ test('a patient invites a caregiver, who sees only what was granted until the pa
 
     const p = carer.page;
     await nav(p).getByRole('link', { name: 'Test results', exact: true }).click();
-    await expect(alertBox(p).first()).toContainText(/has ended|Choose whose record to open/);
+    await expect(alertBox(p).first()).toContainText('Your access to that record has ended.');
     await expect(p.getByRole('link', { name: DARA.sodium, exact: true })).toHaveCount(0);
   });
 

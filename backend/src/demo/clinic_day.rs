@@ -5,23 +5,13 @@
 //! end-to-end tests follow, is left as she is.
 
 use super::family::{CHILD_MRN, DAUGHTER_USERNAME, FATHER_MRN, PARENT_USERNAME, TEEN_USERNAME};
+use super::user_id;
 use crate::access::PatientAccess;
 use crate::scheduling::{BOOKED, booked_key};
-use crate::storage::entity::{
-    appointment, availability, medication, pharmacy, user_account, visit_type,
-};
+use crate::storage::entity::{appointment, availability, medication, pharmacy, visit_type};
 use crate::{Error, Portal, Result, new_id};
 use domain::proxy::Scope;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-
-async fn user_id(portal: &Portal, username: &str) -> Result<String> {
-    Ok(user_account::Entity::find()
-        .filter(user_account::Column::Username.eq(username))
-        .one(&portal.db)
-        .await?
-        .ok_or(Error::NotFound)?
-        .id)
-}
 
 async fn visit_kind(portal: &Portal, clinic_id: &str, name: &str) -> Result<visit_type::Model> {
     visit_type::Entity::find()

@@ -2,7 +2,7 @@
 //! of two children, one of them a teenager with a confidential result. Dates are relative to
 //! the day the demo is seeded, so the ages stay right.
 
-use super::{CLINIC_NAME, DEMO_PASSWORD, user_exists};
+use super::{CLINIC_NAME, DEMO_PASSWORD, user_exists, user_id};
 use crate::audit::RequestMeta;
 use crate::proxy::{BY_CLINIC, BY_PATIENT};
 use crate::storage::entity::{patient, proxy_grant};
@@ -11,7 +11,7 @@ use domain::account::{Email, Password, Username};
 use domain::person::NamePart;
 use domain::proxy::{GrantStatus, Relationship, Scope};
 use domain::session::Role;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
 
 /// The adult patient whose daughter helps (the fixture patient who activates his account in
@@ -98,16 +98,23 @@ fn teen_bundle(birth_date: &str, taken: &str) -> Value {
     json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries })
 }
 
-async fn caregiver(portal: &Portal, username: &str, given: &str, family: &str) -> Result<String> {
+/// A demo account with the demo password and an `@example.org` address.
+async fn demo_account(
+    portal: &Portal,
+    username: &str,
+    (given, family): (&str, &str),
+    role: Role,
+    record: Option<(&str, &str)>,
+) -> Result<String> {
     portal
         .insert_user(
             &Username::parse(username)?,
             &Email::parse(&format!("{username}@example.org"))?,
             &NamePart::parse(given, "first name")?,
             &NamePart::parse(family, "last name")?,
-            Role::Caregiver,
-            None,
-            None,
+            role,
+            record.map(|(patient, _)| patient.to_owned()),
+            record.map(|(_, clinic)| clinic.to_owned()),
             &Password::for_sign_in(DEMO_PASSWORD)?,
             "demo seed",
             &RequestMeta::default(),
@@ -116,8 +123,10 @@ async fn caregiver(portal: &Portal, username: &str, given: &str, family: &str) -
 }
 
 /// An accepted grant, as if the invitation had been sent and accepted.
+#[allow(clippy::too_many_arguments)]
 async fn active_grant(
     portal: &Portal,
+    desk: &str,
     patient: &patient::Model,
     caregiver: &str,
     relationship: Relationship,
@@ -126,12 +135,6 @@ async fn active_grant(
     expires_at: i64,
 ) -> Result<()> {
     let now = portal.now();
-    // Made by the demo front desk (the father has no account of his own yet).
-    let desk = crate::storage::entity::user_account::Entity::find()
-        .filter(crate::storage::entity::user_account::Column::Username.eq(super::STAFF[1].0))
-        .one(&portal.db)
-        .await?
-        .ok_or(crate::Error::NotFound)?;
     proxy_grant::ActiveModel {
         id: Set(new_id()),
         patient_id: Set(patient.id.clone()),
@@ -141,7 +144,7 @@ async fn active_grant(
         scopes: Set(Scope::join(scopes)),
         kind: Set(kind.to_owned()),
         status: Set(GrantStatus::Active.as_str().to_owned()),
-        created_by: Set(desk.id),
+        created_by: Set(desk.to_owned()),
         created_at: Set(now),
         expires_at: Set(expires_at),
         accepted_at: Set(Some(now)),
@@ -178,23 +181,26 @@ pub async fn seed_family(portal: &Portal, clinic_id: &str) -> Result<()> {
     }
     let teen = portal.patient_by_mrn(TEEN_MRN).await?;
     if !user_exists(portal, TEEN_USERNAME).await? {
-        portal
-            .insert_user(
-                &Username::parse(TEEN_USERNAME)?,
-                &Email::parse(&format!("{TEEN_USERNAME}@example.org"))?,
-                &NamePart::parse(&teen.given_name, "first name")?,
-                &NamePart::parse(&teen.family_name, "last name")?,
-                Role::Patient,
-                Some(teen.id.clone()),
-                Some(clinic_id.to_owned()),
-                &Password::for_sign_in(DEMO_PASSWORD)?,
-                "demo seed",
-                &RequestMeta::default(),
-            )
-            .await?;
+        demo_account(
+            portal,
+            TEEN_USERNAME,
+            (&teen.given_name, &teen.family_name),
+            Role::Patient,
+            Some((&teen.id, clinic_id)),
+        )
+        .await?;
     }
+    // The grants are made by the demo front desk (the father has no account of his own yet).
+    let desk = user_id(portal, super::STAFF[1].0).await?;
     if !user_exists(portal, DAUGHTER_USERNAME).await? {
-        let jo = caregiver(portal, DAUGHTER_USERNAME, "Jo", "Stubfield").await?;
+        let jo = demo_account(
+            portal,
+            DAUGHTER_USERNAME,
+            ("Jo", "Stubfield"),
+            Role::Caregiver,
+            None,
+        )
+        .await?;
         let father = portal.patient_by_mrn(FATHER_MRN).await?;
         let scopes = [
             Scope::Results,
@@ -204,6 +210,7 @@ pub async fn seed_family(portal: &Portal, clinic_id: &str) -> Result<()> {
         ];
         active_grant(
             portal,
+            &desk,
             &father,
             &jo,
             Relationship::Child,
@@ -214,12 +221,20 @@ pub async fn seed_family(portal: &Portal, clinic_id: &str) -> Result<()> {
         .await?;
     }
     if !user_exists(portal, PARENT_USERNAME).await? {
-        let kim = caregiver(portal, PARENT_USERNAME, "Kim", "Fakeworth").await?;
+        let kim = demo_account(
+            portal,
+            PARENT_USERNAME,
+            ("Kim", "Fakeworth"),
+            Role::Caregiver,
+            None,
+        )
+        .await?;
         for mrn in [CHILD_MRN, TEEN_MRN] {
             let child = portal.patient_by_mrn(mrn).await?;
             let until = portal.adult_at(&child).await?;
             active_grant(
                 portal,
+                &desk,
                 &child,
                 &kim,
                 Relationship::Parent,

@@ -77,6 +77,16 @@ async fn meta_set(portal: &Portal, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The id of the account with this username.
+async fn user_id(portal: &Portal, username: &str) -> Result<String> {
+    Ok(user_account::Entity::find()
+        .filter(user_account::Column::Username.eq(username))
+        .one(&portal.db)
+        .await?
+        .ok_or(Error::NotFound)?
+        .id)
+}
+
 async fn user_exists(portal: &Portal, username: &str) -> Result<bool> {
     Ok(user_account::Entity::find()
         .filter(user_account::Column::Username.eq(username))
@@ -347,7 +357,7 @@ pub async fn seed(portal: &Portal, fixtures: &Path) -> Result<DemoSignIns> {
             ),
             (
                 family::TEEN_USERNAME,
-                "Robin Fakeworth, 14: her confidential result is hidden from her parent",
+                "Robin Fakeworth, 14, on her own record",
             ),
         ]
         .into_iter()

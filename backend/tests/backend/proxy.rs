@@ -181,6 +181,13 @@ async fn revoking_a_grant_refuses_the_caregivers_very_next_request() {
     let e = err(portal.record(&next, Scope::Results, &meta()).await);
     assert!(matches!(e, Error::Refused(_)), "{e:?}");
     assert_eq!(next.acting_grant(), None);
+    // And every request after it says why, not only the first (the pages of the portal
+    // ask several things at once).
+    let again = portal.principal(Some(&kim_token)).await.unwrap();
+    match err(portal.record(&again, Scope::Results, &meta()).await) {
+        Error::Refused(why) => assert!(why.contains("has ended"), "{why}"),
+        e => panic!("{e:?}"),
+    }
     assert!(portal.act_for(&next, Some(&grant), &meta()).await.is_err());
     assert_eq!(grant_of(&portal, "kim.dummett").await.status, "revoked");
 }
