@@ -10,7 +10,7 @@ use components::layout::{PortalLayout, StaffLayout};
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{ParentRoute, Redirect, Route, Router, Routes},
     path,
 };
@@ -34,12 +34,8 @@ use routes::{
     second_step::{SecondStep, SetupSecondStep},
     signin::SignIn,
     staff::{
-        home::StaffHomePage,
-        inbox::{InboxPage, StaffThreadPage},
-        patients::PatientsPage,
-        refills::RefillQueuePage,
-        results::ResultsReviewPage,
-        schedule::SchedulePage,
+        InboxRoute, PatientsRoute, RefillQueueRoute, ResultsReviewRoute, ScheduleRoute,
+        StaffHomeRoute, StaffThreadRoute,
     },
     visits::VisitsPage,
     vitals::VitalsPage,
@@ -107,13 +103,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async />
                 </ParentRoute>
                 <ParentRoute path=path!("/staff") view=StaffLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=StaffHomePage ssr=SsrMode::Async />
-                    <Route path=path!("/messages") view=InboxPage ssr=SsrMode::Async />
-                    <Route path=path!("/messages/:id") view=StaffThreadPage ssr=SsrMode::Async />
-                    <Route path=path!("/refills") view=RefillQueuePage ssr=SsrMode::Async />
-                    <Route path=path!("/schedule") view=SchedulePage ssr=SsrMode::Async />
-                    <Route path=path!("/patients") view=PatientsPage ssr=SsrMode::Async />
-                    <Route path=path!("/results") view=ResultsReviewPage ssr=SsrMode::Async />
+                    <Route path=path!("") view={Lazy::<StaffHomeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/messages") view={Lazy::<InboxRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/messages/:id") view={Lazy::<StaffThreadRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/refills") view={Lazy::<RefillQueueRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/schedule") view={Lazy::<ScheduleRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/patients") view={Lazy::<PatientsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/results") view={Lazy::<ResultsReviewRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -91,7 +91,14 @@ async function signInReadResultsSignOut(page: Page): Promise<void> {
 
 test.describe('sign in', () => {
   test('with JavaScript: sign in, read results and one result, sign out', async ({ page, consoleLog }) => {
+    // The staff console's pages are wasm chunks of their own: a patient never fetches them.
+    const wasm: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('.wasm')) wasm.push(new URL(r.url()).pathname);
+    });
     await signInReadResultsSignOut(page);
+    expect(wasm).toContain('/pkg/mhc.wasm');
+    expect(wasm.filter((w) => w.includes('_route_view_'))).toEqual([]);
     expectNoCspViolations(consoleLog);
     expectNoPageErrors(consoleLog);
   });
