@@ -231,4 +231,46 @@ impl TestApp {
             .unwrap()
             .id
     }
+
+    /// A second clinic, with a clinician and a front desk of its own (usernames
+    /// `ola.otherclinic` and `ari.otherdesk`); returns the clinic's id.
+    pub async fn second_clinic(&self) -> String {
+        use backend::staff::NewStaff;
+        use backend::storage::entity::clinic;
+        use sea_orm::{ActiveModelTrait, Set};
+        let id = "clinic-two".to_owned();
+        clinic::ActiveModel {
+            id: Set(id.clone()),
+            name: Set("Hillside Family Practice".into()),
+            phone: Set(None),
+            require_second_factor: Set(0),
+            created_at: Set(self.portal.now()),
+            time_zone: Set(Some("America/Denver".into())),
+        }
+        .insert(&self.portal.db)
+        .await
+        .unwrap();
+        for (username, given, role) in [
+            ("ola.otherclinic", "Ola", domain::session::Role::Clinician),
+            ("ari.otherdesk", "Ari", domain::session::Role::FrontDesk),
+        ] {
+            self.portal
+                .create_staff(
+                    NewStaff {
+                        username,
+                        email: &format!("{username}@hillside.example.org"),
+                        given_name: given,
+                        family_name: "Hillside",
+                        role,
+                        password: "Copper-Kettle-Winter-8812",
+                        clinic_id: Some(id.clone()),
+                    },
+                    "test",
+                    &RequestMeta::default(),
+                )
+                .await
+                .unwrap();
+        }
+        id
+    }
 }
