@@ -9,7 +9,7 @@ use crate::messaging::INBOX_ROLES;
 use crate::refills::{DECIDE_ROLES, SEND_ROLES};
 use crate::storage::entity::{observation, patient, user_account};
 use crate::{Error, Portal, Result, new_id};
-use domain::care::{ActivationLetter, PatientRow, ResultToReview, StaffHome};
+use domain::care::{ActivationLetter, PatientRow, Registration, ResultToReview, StaffHome};
 use domain::person::{DateOfBirth, NamePart};
 use domain::session::Role;
 use sea_orm::{
@@ -126,7 +126,8 @@ impl Portal {
             .collect())
     }
 
-    /// Registers a new patient of the clinic and issues their activation letter.
+    /// Registers a new patient of the clinic and issues their activation letter (none for a
+    /// child under 12, whose parent or guardian gets guardian access instead).
     pub async fn register_patient(
         &self,
         staff: &StaffAccess,
@@ -134,7 +135,7 @@ impl Portal {
         family: &str,
         birth_date: &str,
         mrn: &str,
-    ) -> Result<ActivationLetter> {
+    ) -> Result<Registration> {
         staff.require(REGISTRATION_ROLES)?;
         let given = NamePart::parse(given, "first name")?;
         let family = NamePart::parse(family, "last name")?;
@@ -195,7 +196,15 @@ impl Portal {
         )
         .await?;
         txn.commit().await?;
-        self.activation_letter(staff, &id).await
+        let p = self.clinic_patient(staff, &id).await?;
+        if self.patient_age(&p).await? < crate::proxy::TEEN_FROM {
+            return Ok(Registration::Child {
+                patient: patient_name(&p),
+            });
+        }
+        Ok(Registration::Letter(
+            self.activation_letter(staff, &id).await?,
+        ))
     }
 
     /// A new activation code for a patient without an account, as a letter to print.

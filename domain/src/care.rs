@@ -476,6 +476,15 @@ pub struct PatientRow {
     pub username: Option<String>,
 }
 
+/// What registering a patient gives the front desk: the activation letter to print, or, for
+/// a child under 12 (who has no account of their own), the patient's name and the reminder
+/// that a parent or guardian sees the record through guardian access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Registration {
+    Letter(ActivationLetter),
+    Child { patient: String },
+}
+
 /// What the front desk prints for a new patient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivationLetter {

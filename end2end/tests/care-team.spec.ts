@@ -219,6 +219,17 @@ test('a patient books a slot, the front desk sees it on the schedule, and the pa
     await expect(desk.page.getByRole('main')).toContainText('MRN BC909B9D');
     expect(desk.page.url()).not.toContain('Dummett');
     await checkA11y(desk.page, 'patients');
+    // A child under 12 is registered without an activation letter: a guardian's access covers them.
+    const born = new Date(Date.now() - 5 * 365 * 86_400_000).toISOString().slice(0, 10);
+    const register = desk.page.getByRole('region', { name: 'Register a new patient' });
+    await register.getByLabel('First name').fill('Ash');
+    await register.getByLabel('Last name').fill('Younger');
+    await register.getByLabel('Date of birth').fill(born);
+    await register.getByLabel('MRN (from the record system)').fill(`KID-${Date.now() % 100_000_000}`);
+    await register.getByRole('button', { name: 'Register and issue the activation letter' }).click();
+    await expect(register.getByRole('status')).toContainText('Ash Younger is registered');
+    await expect(register.getByRole('status')).toContainText('Children under 12 do not get a portal account');
+    await expect(register).not.toContainText('activation code:');
   });
 
   await test.step('the patient cancels, and the front desk sees it cancelled', async () => {
@@ -286,8 +297,13 @@ test('a patient asks for a refill, the clinician denies it with a reason, and th
     await card.getByRole('button', { name: 'Deny' }).click();
     // The demo clinic has other requests waiting; Dara's is gone from the queue.
     await expect(clinician.page.getByRole('article').filter({ hasText: 'Three days of tablets left' })).toHaveCount(0);
+    // Opened by its address, the page's own wasm chunk is fetched before it hydrates.
+    const chunk = clinician.page.waitForRequest((r) => /results_review_route_view_.*\.wasm$/.test(r.url()));
     await clinician.page.goto('/staff/results');
+    await chunk;
     await settle(clinician.page);
+    await hydrated(clinician.page);
+    await expect(clinician.page.getByRole('heading', { level: 1 })).toHaveText('Results to review');
     await checkA11y(clinician.page, 'results to review');
   });
 

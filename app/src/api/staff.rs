@@ -3,8 +3,8 @@
 
 use crate::error::AppError;
 use domain::care::{
-    ActivationLetter, AppointmentView, PatientRow, RefillView, ResultToReview, ScheduleSetup,
-    SlotView, StaffHome, ThreadRow, ThreadView, VisitRequestView,
+    ActivationLetter, AppointmentView, PatientRow, RefillView, Registration, ResultToReview,
+    ScheduleSetup, SlotView, StaffHome, ThreadRow, ThreadView, VisitRequestView,
 };
 use leptos::prelude::*;
 
@@ -80,7 +80,7 @@ pub async fn register_patient(
     last_name: String,
     date_of_birth: String,
     mrn: String,
-) -> Result<ActivationLetter, AppError> {
+) -> Result<Registration, AppError> {
     use super::{FRONT_DESK, Policy, ssr};
     ssr::run(Policy::Staff(FRONT_DESK), |c| async move {
         let s = ssr::staff(&c, FRONT_DESK, "register a patient").await?;

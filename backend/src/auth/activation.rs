@@ -27,6 +27,9 @@ const MAX_RESTARTS_PER_HOUR: u32 = 3;
 const TOO_MANY_CODES: &str =
     "Too many wrong codes. Sign in with your username and password to get a new code.";
 
+/// Why a child under 12 gets no activation code: the parent's guardian access covers them.
+pub const CHILD_HAS_NO_ACCOUNT: &str = "Children under 12 do not have a portal account of their own: a parent or guardian sees their record through guardian access, given at the front desk after an identity check. From the 12th birthday the clinic can issue the patient an activation code.";
+
 pub const NO_MATCH: &str = "We could not match those details to an activation code. Check the letter from your clinic and try again.";
 
 pub struct IssuedCode {
@@ -56,11 +59,14 @@ impl Portal {
         meta: &RequestMeta,
     ) -> Result<IssuedCode> {
         let now = self.now();
-        let txn = self.db.begin().await?;
-        patient::Entity::find_by_id(patient_id.to_owned())
-            .one(&txn)
+        let p = patient::Entity::find_by_id(patient_id.to_owned())
+            .one(&self.db)
             .await?
             .ok_or(Error::NotFound)?;
+        if self.patient_age(&p).await? < crate::proxy::TEEN_FROM {
+            return Err(Error::Invalid(CHILD_HAS_NO_ACCOUNT.into()));
+        }
+        let txn = self.db.begin().await?;
         let has_account = user_account::Entity::find()
             .filter(user_account::Column::PatientId.eq(patient_id))
             .one(&txn)
@@ -153,6 +159,12 @@ impl Portal {
             if same_name && p.birth_date == dob.iso() {
                 matched = Some((c, p));
             }
+        }
+        // A code issued before a rule change, or a record whose birth date was corrected since.
+        if let Some((_, p)) = &matched
+            && self.patient_age(p).await? < crate::proxy::TEEN_FROM
+        {
+            return Err(Error::Invalid(CHILD_HAS_NO_ACCOUNT.into()));
         }
         let Some((c, p)) = matched else {
             let txn = self.db.begin().await?;

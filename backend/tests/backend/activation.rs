@@ -525,3 +525,58 @@ async fn an_unfinished_activation_expires() {
     // The code itself was not used up and starts a new ticket.
     start(&portal, &code).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_child_under_12_gets_no_activation_code_and_a_patient_of_12_does() {
+    use backend::auth::activation::CHILD_HAS_NO_ACCOUNT;
+    use domain::care::Registration;
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    // The demo child is 8.
+    let child = portal.patient_by_mrn(CHILD_MRN).await.unwrap();
+    let refused = portal
+        .issue_activation_code(&child.id, "riley.frontdesk", &meta())
+        .await;
+    assert_eq!(invalid(refused), CHILD_HAS_NO_ACCOUNT);
+    let desk = staff(
+        &portal,
+        "riley.frontdesk",
+        domain::session::staff_roles::FRONT_DESK,
+    )
+    .await;
+    let letter = portal.activation_letter(&desk, &child.id).await;
+    assert_eq!(invalid(letter), CHILD_HAS_NO_ACCOUNT);
+    // The clock reads 2026-11-25 12:00 UTC, the morning of the 25th at the clinic: a
+    // patient born on 2014-11-25 is 12 today, one born a day later is still 11.
+    let eleven = portal
+        .register_patient(&desk, "Ash", "Younger", "2014-11-26", "NEW-011")
+        .await
+        .unwrap();
+    assert_eq!(
+        eleven,
+        Registration::Child {
+            patient: "Ash Younger".into()
+        }
+    );
+    let eleven = portal.patient_by_mrn("NEW-011").await.unwrap();
+    assert!(
+        activation_code::Entity::find()
+            .filter(activation_code::Column::PatientId.eq(eleven.id))
+            .all(&portal.db)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no code was made for the child"
+    );
+    let twelve = portal
+        .register_patient(&desk, "Bo", "Older", "2014-11-25", "NEW-012")
+        .await
+        .unwrap();
+    let Registration::Letter(letter) = twelve else {
+        panic!("a 12-year-old gets a letter: {twelve:?}");
+    };
+    let started = portal
+        .start_activation("Bo", "Older", "2014-11-25", &letter.code, &meta())
+        .await;
+    assert!(started.is_ok(), "{started:?}");
+}

@@ -7,10 +7,9 @@ use crate::common::*;
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::messaging::Upload;
 use backend::storage::entity::{
-    appointment, medication, message, message_attachment, patient, refill_request, user_account,
-    visit_type,
+    appointment, medication, message, message_attachment, patient, refill_request, visit_type,
 };
-use backend::{Error, PatientAccess, Portal, Principal, StaffAccess};
+use backend::{Error, PatientAccess, Portal, StaffAccess};
 use domain::care::{InboxView, RefillStatus};
 use domain::session::Role;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -25,27 +24,6 @@ async fn emet(portal: &Portal) -> PatientAccess {
     let e = activate_emet(portal).await;
     let p = portal.principal(Some(&e.token)).await.unwrap();
     portal.own_record(&p, &meta()).await.unwrap()
-}
-
-async fn staff_principal(portal: &Portal, username: &str) -> Principal {
-    let u = user_account::Entity::find()
-        .filter(user_account::Column::Username.eq(username))
-        .one(&portal.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let s = backend::auth::session::create(&portal.db, portal, &u.id, None, None)
-        .await
-        .unwrap();
-    portal.principal(Some(&s.token)).await.unwrap()
-}
-
-async fn staff(portal: &Portal, username: &str, roles: &[Role]) -> StaffAccess {
-    let p = staff_principal(portal, username).await;
-    portal
-        .staff_access(&p, roles, "test", &meta())
-        .await
-        .unwrap()
 }
 
 const ALL: &[Role] = &[Role::Clinician, Role::FrontDesk, Role::Admin];

@@ -7,7 +7,7 @@ use crate::api::staff::{
 };
 use crate::components::care::{action_notice, suspended};
 use crate::components::form::action_error;
-use domain::care::{ActivationLetter as Letter, PatientRow};
+use domain::care::{ActivationLetter as Letter, PatientRow, Registration};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -21,6 +21,20 @@ fn letter(l: Letter) -> impl IntoView {
             <p>{format!("The code works once, until {}. Keep this letter private.", l.expires)}</p>
             <p class="print-hide">"Print this page with your browser's Print command (Ctrl+P) and hand the letter to the patient."</p>
         </section>
+    }
+}
+
+/// What registration gave: the letter, or for a child under 12 the next step instead.
+fn registered(r: Registration) -> AnyView {
+    match r {
+        Registration::Letter(l) => letter(l).into_any(),
+        Registration::Child { patient } => view! {
+            <section class="notice" role="status">
+                <h2>{format!("{patient} is registered")}</h2>
+                <p>"Children under 12 do not get a portal account of their own, so there is no activation letter. Search for the child above and use \"Give a parent or guardian access\" after checking the parent's identity."</p>
+            </section>
+        }
+        .into_any(),
     }
 }
 
@@ -187,7 +201,7 @@ pub fn PatientsPage() -> impl IntoView {
                 {action_error(register.value())}
                 <button type="submit" class="button">"Register and issue the activation letter"</button>
             </ActionForm>
-            {move || register.value().get().and_then(Result::ok).map(letter)}
+            {move || register.value().get().and_then(Result::ok).map(registered)}
         </section>
     }
     .into_any()

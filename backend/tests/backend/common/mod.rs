@@ -372,3 +372,31 @@ pub async fn audit_rows(portal: &Portal, action: &str) -> Vec<audit_event::Model
         .await
         .expect("read the audit log")
 }
+
+/// A fresh session of the staff member `username`, resolved as a request would be.
+pub async fn staff_principal(portal: &Portal, username: &str) -> backend::Principal {
+    use backend::storage::entity::user_account;
+    let u = user_account::Entity::find()
+        .filter(user_account::Column::Username.eq(username))
+        .one(&portal.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let s = backend::auth::session::create(&portal.db, portal, &u.id, None, None)
+        .await
+        .unwrap();
+    portal.principal(Some(&s.token)).await.unwrap()
+}
+
+/// The staff handle of `username` for work open to `roles`.
+pub async fn staff(
+    portal: &Portal,
+    username: &str,
+    roles: &[domain::session::Role],
+) -> backend::StaffAccess {
+    let p = staff_principal(portal, username).await;
+    portal
+        .staff_access(&p, roles, "test", &meta())
+        .await
+        .unwrap()
+}
