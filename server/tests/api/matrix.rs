@@ -278,6 +278,25 @@ fn sample(path: &str, ids: &Ids) -> Option<String> {
     })
 }
 
+/// For staff of the second clinic, valid requests against patient A's records (so that only
+/// the clinic check can refuse them): each must get 404, and would change A's record if the
+/// check were missing.
+fn other_clinic_sample(path: &str, ids: &Ids) -> Option<String> {
+    Some(match path {
+        "/api/staff/assign" => format!("id={}&to=", ids.thread),
+        "/api/staff/close" => format!("id={}", ids.thread),
+        "/api/staff/cancel" => format!("id={}", ids.appointment),
+        "/api/staff/account" => format!("patient={}&action=suspend", ids.patient),
+        "/api/staff/letter" => format!("patient={}", ids.patient),
+        "/api/staff/result" => format!("id={}&action=review", ids.result),
+        "/api/proxy/guardian" => format!(
+            "patient={}&email=parent%40example.org&relationship=parent&identity_note=Checked+a+passport",
+            ids.patient
+        ),
+        _ => return None,
+    })
+}
+
 /// Functions whose sample names a record of patient A: others must get 404, never the data.
 fn targets_a_record(path: &str) -> bool {
     matches!(
@@ -401,14 +420,16 @@ fn other_clinic(who: Who) -> bool {
 /// that carry bad input on purpose may be refused for it first.
 fn other_clinic_reply(path: &str) -> Option<&'static [u16]> {
     match path {
-        "/api/staff/thread" => Some(&[404]),
-        // Another clinic's visit type is not one of theirs to choose.
-        "/api/staff/slots"
+        "/api/staff/thread"
         | "/api/staff/assign"
+        | "/api/staff/close"
+        | "/api/staff/cancel"
         | "/api/staff/account"
-        | "/api/staff/book"
+        | "/api/staff/letter"
         | "/api/staff/result"
-        | "/api/proxy/guardian" => Some(&[400, 404]),
+        | "/api/proxy/guardian" => Some(&[404]),
+        // Another clinic's visit type is not one of theirs to choose; the slot is made up.
+        "/api/staff/slots" | "/api/staff/book" => Some(&[400, 404]),
         // A clinician may add time off only to their own schedule.
         "/api/staff/exception_add" => Some(&[400, 403, 404]),
         _ => None,
@@ -665,9 +686,12 @@ async fn every_server_function_has_a_policy_and_the_policy_holds_for_every_princ
                 follow_up: follow_up.clone(),
                 clinician: clinician.clone(),
             };
-            let body = sample(path, &ids).unwrap_or_else(|| {
-                panic!("{path} has no sample request in the access-matrix test")
-            });
+            let body = other_clinic_sample(path, &ids)
+                .filter(|_| other_clinic(who))
+                .or_else(|| sample(path, &ids))
+                .unwrap_or_else(|| {
+                    panic!("{path} has no sample request in the access-matrix test")
+                });
             let token = session(&app, who, &grants).await;
             let reply = app.call(path, &body, token.as_deref()).await;
             let ok = expected(policy, who, path);
