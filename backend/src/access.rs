@@ -42,7 +42,9 @@ pub(crate) enum Acting {
     /// Someone else's, through a grant checked on this very request.
     For(Grant),
     /// The session was acting through a grant that has since ended (revoked, expired, the
-    /// patient turned 18): refused, and the session is back on the person's own record.
+    /// patient turned 18): refused. A person with a record of their own is put back on it
+    /// (refused once, with that said); a caregiver-only session stays here, refused with an
+    /// explanation on every request, until they choose another record.
     Ended,
 }
 

@@ -164,6 +164,18 @@ impl Portal {
         if let Some((_, p)) = &matched
             && self.patient_age(p).await? < crate::proxy::TEEN_FROM
         {
+            let txn = self.db.begin().await?;
+            audit::record(
+                &txn,
+                now,
+                meta,
+                Entry::new("activation.refused", Outcome::Denied)
+                    .label("anonymous")
+                    .patient(p.id.clone())
+                    .detail("under 12"),
+            )
+            .await?;
+            txn.commit().await?;
             return Err(Error::Invalid(CHILD_HAS_NO_ACCOUNT.into()));
         }
         let Some((c, p)) = matched else {

@@ -580,3 +580,40 @@ async fn a_child_under_12_gets_no_activation_code_and_a_patient_of_12_does() {
         .await;
     assert!(started.is_ok(), "{started:?}");
 }
+
+#[tokio::test]
+async fn the_12th_birthday_counts_from_midnight_in_the_clinics_time_zone() {
+    use backend::auth::activation::CHILD_HAS_NO_ACCOUNT;
+    use domain::care::Registration;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let (portal, clock) = portal().await;
+    seed(&portal).await;
+    let desk = staff(
+        &portal,
+        "riley.frontdesk",
+        domain::session::staff_roles::FRONT_DESK,
+    )
+    .await;
+    // 2026-11-26 03:00 UTC is still the evening of the 25th in Chicago: a patient born on
+    // 2014-11-26 is 12 in UTC but 11 at the clinic.
+    clock.advance(Duration::from_secs(15 * 3600));
+    let eve = portal
+        .register_patient(&desk, "Cy", "Evening", "2014-11-26", "NEW-EVE")
+        .await
+        .unwrap();
+    assert!(matches!(eve, Registration::Child { .. }), "{eve:?}");
+    // Six hours later it is the 26th there too.
+    clock.advance(Duration::from_secs(6 * 3600));
+    let cy = portal.patient_by_mrn("NEW-EVE").await.unwrap();
+    let letter = portal.activation_letter(&desk, &cy.id).await.unwrap();
+    // A birth date corrected after the letter was printed: the code no longer opens an
+    // account for a child, and the refusal is audited.
+    let mut row = cy.into_active_model();
+    row.birth_date = Set("2016-01-01".into());
+    row.update(&portal.db).await.unwrap();
+    let refused = portal
+        .start_activation("Cy", "Evening", "2016-01-01", &letter.code, &meta())
+        .await;
+    assert_eq!(invalid(refused), CHILD_HAS_NO_ACCOUNT);
+    assert_eq!(audit_rows(&portal, "activation.refused").await.len(), 1);
+}

@@ -193,6 +193,52 @@ async fn revoking_a_grant_refuses_the_caregivers_very_next_request() {
 }
 
 #[tokio::test]
+async fn a_patient_acting_for_someone_is_back_on_their_own_record_after_a_revoke() {
+    let (portal, _) = portal().await;
+    seed(&portal).await;
+    let emet = activate_emet(&portal).await;
+    let (_, dara) = principal_of(&portal, READY_USERNAME).await;
+    let email = Email::parse(EMET_EMAIL).unwrap();
+    portal
+        .invite_caregiver(
+            &dara,
+            &email,
+            Relationship::Child,
+            &[Scope::Results],
+            12,
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let token = invitation_token(&portal).await;
+    let dara_dob = portal.patient_by_mrn(DARA_MRN).await.unwrap().birth_date;
+    let me = portal.principal(Some(&emet.token)).await.unwrap();
+    portal
+        .accept_invitation(&me, &token, &dara_dob, &meta())
+        .await
+        .unwrap();
+    let grant = grant_of(&portal, EMET_USERNAME).await.id;
+    portal.act_for(&me, Some(&grant), &meta()).await.unwrap();
+    let acting = portal.principal(Some(&emet.token)).await.unwrap();
+    assert_eq!(acting.acting_grant(), Some(grant.as_str()));
+    portal.revoke_grant(&dara, &grant, &meta()).await.unwrap();
+    // The first request after the revoke says what happened ...
+    let next = portal.principal(Some(&emet.token)).await.unwrap();
+    match err(portal.record(&next, Scope::Results, &meta()).await) {
+        Error::Refused(why) => assert!(why.contains("back on your own record"), "{why}"),
+        e => panic!("{e:?}"),
+    }
+    // ... and the next ones open his own record again.
+    let again = portal.principal(Some(&emet.token)).await.unwrap();
+    assert_eq!(again.acting_grant(), None);
+    let own = portal
+        .record(&again, Scope::Results, &meta())
+        .await
+        .unwrap();
+    assert_eq!(own.patient_id(), emet.patient_id.as_str());
+}
+
+#[tokio::test]
 async fn a_grant_past_its_expiry_is_refused_and_marked_expired() {
     let (portal, clock) = portal().await;
     seed(&portal).await;
