@@ -159,6 +159,10 @@ impl Portal {
                 "This MRN is already in use. Check it, or search for the patient instead.".into(),
             ));
         }
+        // Decided before anything is written, so that registration either works whole or
+        // not at all.
+        let child =
+            self.age_at_clinic(staff.clinic_id(), dob.date()).await? < crate::proxy::TEEN_FROM;
         let now = self.now();
         let id = new_id();
         let txn = self.db.begin().await?;
@@ -196,10 +200,9 @@ impl Portal {
         )
         .await?;
         txn.commit().await?;
-        let p = self.clinic_patient(staff, &id).await?;
-        if self.patient_age(&p).await? < crate::proxy::TEEN_FROM {
+        if child {
             return Ok(Registration::Child {
-                patient: patient_name(&p),
+                patient: format!("{} {}", given.as_str(), family.as_str()),
             });
         }
         Ok(Registration::Letter(

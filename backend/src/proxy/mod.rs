@@ -50,7 +50,12 @@ impl Portal {
     pub async fn patient_age(&self, p: &patient::Model) -> Result<i32> {
         let born = parse_iso_date(&p.birth_date)
             .ok_or_else(|| Error::Unexpected("stored birth date unreadable".into()))?;
-        let zone = self.clinic_zone(&p.clinic_id).await?;
+        self.age_at_clinic(&p.clinic_id, born).await
+    }
+
+    /// The age today, at the clinic `clinic_id`, of someone born on `born`.
+    pub(crate) async fn age_at_clinic(&self, clinic_id: &str, born: time::Date) -> Result<i32> {
+        let zone = self.clinic_zone(clinic_id).await?;
         let today = zone.date_of(self.now());
         let today = time::Date::from_calendar_date(
             today.year() as i32,
