@@ -10,103 +10,52 @@ pub mod refills;
 pub mod results;
 pub mod schedule;
 
-use leptos::prelude::*;
-use leptos_router::{LazyRoute, lazy_route};
+/// A lazy route that shows one page component. The chunk is named after the route type, so
+/// each route gets a chunk of its own.
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $page:path) => {
+        $(#[$doc])*
+        pub struct $route;
 
-/// `/staff`: what is waiting in each queue.
-pub struct StaffHomeRoute;
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
 
-#[lazy_route]
-impl LazyRoute for StaffHomeRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        home::StaffHomePage().into_any()
-    }
+            fn view(_this: Self) -> leptos::prelude::AnyView {
+                use leptos::prelude::IntoAny;
+                $page().into_any()
+            }
+        }
+    };
 }
 
-/// `/staff/messages`: the team inbox.
-pub struct InboxRoute;
-
-#[lazy_route]
-impl LazyRoute for InboxRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        inbox::InboxPage().into_any()
-    }
-}
-
-/// `/staff/messages/:id`: one thread, answered by the team.
-pub struct StaffThreadRoute;
-
-#[lazy_route]
-impl LazyRoute for StaffThreadRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        inbox::StaffThreadPage().into_any()
-    }
-}
-
-/// `/staff/refills`: the refill queue.
-pub struct RefillQueueRoute;
-
-#[lazy_route]
-impl LazyRoute for RefillQueueRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        refills::RefillQueuePage().into_any()
-    }
-}
-
-/// `/staff/schedule`: the day's visits, requests and templates.
-pub struct ScheduleRoute;
-
-#[lazy_route]
-impl LazyRoute for ScheduleRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        schedule::SchedulePage().into_any()
-    }
-}
-
-/// `/staff/patients`: search, registration, letters and guardian access.
-pub struct PatientsRoute;
-
-#[lazy_route]
-impl LazyRoute for PatientsRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        patients::PatientsPage().into_any()
-    }
-}
-
-/// `/staff/results`: results waiting for a clinician's review.
-pub struct ResultsReviewRoute;
-
-#[lazy_route]
-impl LazyRoute for ResultsReviewRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        results::ResultsReviewPage().into_any()
-    }
-}
+lazy_page!(
+    /// `/staff`: what is waiting in each queue.
+    StaffHomeRoute => home::StaffHomePage
+);
+lazy_page!(
+    /// `/staff/messages`: the team inbox.
+    InboxRoute => inbox::InboxPage
+);
+lazy_page!(
+    /// `/staff/messages/:id`: one thread, answered by the team.
+    StaffThreadRoute => inbox::StaffThreadPage
+);
+lazy_page!(
+    /// `/staff/refills`: the refill queue.
+    RefillQueueRoute => refills::RefillQueuePage
+);
+lazy_page!(
+    /// `/staff/schedule`: the day's visits, requests and templates.
+    ScheduleRoute => schedule::SchedulePage
+);
+lazy_page!(
+    /// `/staff/patients`: search, registration, letters and guardian access.
+    PatientsRoute => patients::PatientsPage
+);
+lazy_page!(
+    /// `/staff/results`: results waiting for a clinician's review.
+    ResultsReviewRoute => results::ResultsReviewPage
+);
