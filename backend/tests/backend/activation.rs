@@ -538,12 +538,7 @@ async fn a_child_under_12_gets_no_activation_code_and_a_patient_of_12_does() {
         .issue_activation_code(&child.id, "riley.frontdesk", &meta())
         .await;
     assert_eq!(invalid(refused), CHILD_HAS_NO_ACCOUNT);
-    let desk = staff(
-        &portal,
-        "riley.frontdesk",
-        domain::session::staff_roles::FRONT_DESK,
-    )
-    .await;
+    let desk = front_desk(&portal).await;
     let letter = portal.activation_letter(&desk, &child.id).await;
     assert_eq!(invalid(letter), CHILD_HAS_NO_ACCOUNT);
     // The clock reads 2026-11-25 12:00 UTC, the morning of the 25th at the clinic: a
@@ -588,12 +583,7 @@ async fn the_12th_birthday_counts_from_midnight_in_the_clinics_time_zone() {
     use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
     let (portal, clock) = portal().await;
     seed(&portal).await;
-    let desk = staff(
-        &portal,
-        "riley.frontdesk",
-        domain::session::staff_roles::FRONT_DESK,
-    )
-    .await;
+    let desk = front_desk(&portal).await;
     // 2026-11-26 03:00 UTC is still the evening of the 25th in Chicago: a patient born on
     // 2014-11-26 is 12 in UTC but 11 at the clinic.
     clock.advance(Duration::from_secs(15 * 3600));

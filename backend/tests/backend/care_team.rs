@@ -9,9 +9,8 @@ use backend::messaging::Upload;
 use backend::storage::entity::{
     appointment, medication, message, message_attachment, patient, refill_request, visit_type,
 };
-use backend::{Error, PatientAccess, Portal, StaffAccess};
+use backend::{Error, PatientAccess, Portal};
 use domain::care::{InboxView, RefillStatus};
-use domain::session::Role;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 async fn dara(portal: &Portal) -> PatientAccess {
@@ -26,14 +25,7 @@ async fn emet(portal: &Portal) -> PatientAccess {
     portal.own_record(&p, &meta()).await.unwrap()
 }
 
-const ALL: &[Role] = &[Role::Clinician, Role::FrontDesk, Role::Admin];
-
-async fn clinician(portal: &Portal) -> StaffAccess {
-    staff(portal, "fen.mocklin", ALL).await
-}
-async fn front_desk(portal: &Portal) -> StaffAccess {
-    staff(portal, "riley.frontdesk", ALL).await
-}
+use domain::session::staff_roles::ANY_STAFF as ALL;
 
 fn no_files() -> Vec<Upload> {
     vec![]

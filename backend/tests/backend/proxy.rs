@@ -17,21 +17,6 @@ use std::time::Duration;
 
 const KIM_PASSWORD: &str = "Copper-Kettle-Winter-8812";
 
-/// A fresh session of `username` and its principal.
-pub async fn principal_of(portal: &Portal, username: &str) -> (String, Principal) {
-    let u = user_account::Entity::find()
-        .filter(user_account::Column::Username.eq(username))
-        .one(&portal.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let s = backend::auth::session::create(&portal.db, portal, &u.id, None, None)
-        .await
-        .unwrap();
-    let p = portal.principal(Some(&s.token)).await.unwrap();
-    (s.token, p)
-}
-
 /// The token of the newest invitation link in the outbox.
 async fn invitation_token(portal: &Portal) -> String {
     let mail = backend::notify::outbox(&portal.db, 1).await.unwrap();

@@ -3,26 +3,17 @@
 //! the header offers the records one may open; and the demo's family is seeded working.
 
 use crate::common::*;
-use crate::proxy::{acting, caregiver, principal_of};
+use crate::proxy::{acting, caregiver};
 use backend::demo::family::{
     CHILD_MRN, DAUGHTER_USERNAME, FATHER_MRN, PARENT_USERNAME, TEEN_MRN, TEEN_SENSITIVE_TEST,
     TEEN_USERNAME,
 };
 use backend::demo::{ACTIVATE_MRN, READY_USERNAME};
 use backend::storage::entity::{medication, pharmacy, user_account};
-use backend::{Portal, StaffAccess};
 use domain::proxy::Scope;
 use domain::records::{DateRange, LogSort};
 use domain::session::Role;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
-async fn clinician(portal: &Portal) -> StaffAccess {
-    let (_, p) = principal_of(portal, "fen.mocklin").await;
-    portal
-        .staff_access(&p, &[Role::Clinician], "test", &meta())
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_caregivers_message_and_refill_request_say_so_to_the_patient_and_the_team() {

@@ -52,16 +52,7 @@ async fn fresh_result(portal: &Portal, ago: i64) -> observation::Model {
 }
 
 async fn clinician(portal: &Portal) -> Principal {
-    let fen = user_account::Entity::find()
-        .filter(user_account::Column::Username.eq("fen.mocklin"))
-        .one(&portal.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let s = backend::auth::session::create(&portal.db, portal, &fen.id, None, None)
-        .await
-        .unwrap();
-    portal.principal(Some(&s.token)).await.unwrap()
+    principal_of(portal, "fen.mocklin").await.1
 }
 
 #[tokio::test]

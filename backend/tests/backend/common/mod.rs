@@ -373,8 +373,9 @@ pub async fn audit_rows(portal: &Portal, action: &str) -> Vec<audit_event::Model
         .expect("read the audit log")
 }
 
-/// A fresh session of the staff member `username`, resolved as a request would be.
-pub async fn staff_principal(portal: &Portal, username: &str) -> backend::Principal {
+/// A fresh session of `username` (anyone: patient, caregiver or staff) and its principal,
+/// resolved as a request would be.
+pub async fn principal_of(portal: &Portal, username: &str) -> (String, backend::Principal) {
     use backend::storage::entity::user_account;
     let u = user_account::Entity::find()
         .filter(user_account::Column::Username.eq(username))
@@ -385,7 +386,8 @@ pub async fn staff_principal(portal: &Portal, username: &str) -> backend::Princi
     let s = backend::auth::session::create(&portal.db, portal, &u.id, None, None)
         .await
         .unwrap();
-    portal.principal(Some(&s.token)).await.unwrap()
+    let p = portal.principal(Some(&s.token)).await.unwrap();
+    (s.token, p)
 }
 
 /// The staff handle of `username` for work open to `roles`.
@@ -394,9 +396,29 @@ pub async fn staff(
     username: &str,
     roles: &[domain::session::Role],
 ) -> backend::StaffAccess {
-    let p = staff_principal(portal, username).await;
+    let (_, p) = principal_of(portal, username).await;
     portal
         .staff_access(&p, roles, "test", &meta())
         .await
         .unwrap()
+}
+
+/// The demo clinician's staff handle.
+pub async fn clinician(portal: &Portal) -> backend::StaffAccess {
+    staff(
+        portal,
+        "fen.mocklin",
+        domain::session::staff_roles::ANY_STAFF,
+    )
+    .await
+}
+
+/// The demo front desk's staff handle.
+pub async fn front_desk(portal: &Portal) -> backend::StaffAccess {
+    staff(
+        portal,
+        "riley.frontdesk",
+        domain::session::staff_roles::ANY_STAFF,
+    )
+    .await
 }
