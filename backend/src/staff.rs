@@ -9,7 +9,8 @@ use domain::person::NamePart;
 use domain::session::Role;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 
 pub struct NewStaff<'a> {
@@ -59,6 +60,46 @@ impl NewAccount<'_> {
             phone_verified_at: Set(None),
         }
     }
+}
+
+/// Writes a new account and its `account.created` audit entry inside the caller's transaction,
+/// after checking again, in it, that the username and email address are free.
+pub(crate) async fn insert_account(
+    txn: &DatabaseTransaction,
+    now: i64,
+    meta: &RequestMeta,
+    account: NewAccount<'_>,
+    by: &str,
+) -> Result<String> {
+    let id = new_id();
+    let taken = user_account::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(user_account::Column::Username.eq(account.username.as_str()))
+                .add(user_account::Column::EmailKey.eq(account.email.key())),
+        )
+        .one(txn)
+        .await?
+        .is_some();
+    if taken {
+        return Err(Error::Invalid(
+            "That username or email address is already in use.".into(),
+        ));
+    }
+    let (role, patient_id) = (account.role, account.patient_id.clone());
+    account.row(&id, now).insert(txn).await?;
+    audit::record(
+        txn,
+        now,
+        meta,
+        Entry::new("account.created", Outcome::Ok)
+            .label(by.to_owned())
+            .maybe_patient(patient_id)
+            .object(id.clone())
+            .detail(role.as_str()),
+    )
+    .await?;
+    Ok(id)
 }
 
 impl Portal {
@@ -117,49 +158,19 @@ impl Portal {
         by: &str,
         meta: &RequestMeta,
     ) -> Result<String> {
-        let hash = self.passwords.hash(pw).await?;
-        let now = self.now();
-        let id = new_id();
-        let txn = self.db.begin().await?;
-        let taken = user_account::Entity::find()
-            .filter(
-                sea_orm::Condition::any()
-                    .add(user_account::Column::Username.eq(username.as_str()))
-                    .add(user_account::Column::EmailKey.eq(email.key())),
-            )
-            .one(&txn)
-            .await?
-            .is_some();
-        if taken {
-            return Err(Error::Invalid(
-                "That username or email address is already in use.".into(),
-            ));
-        }
-        NewAccount {
+        let account = NewAccount {
             username,
             email,
             given: given.as_str(),
             family: family.as_str(),
             role,
-            patient_id: patient_id.clone(),
+            patient_id,
             clinic_id,
-            password_hash: hash,
+            password_hash: self.passwords.hash(pw).await?,
             email_verified: true,
-        }
-        .row(&id, now)
-        .insert(&txn)
-        .await?;
-        audit::record(
-            &txn,
-            now,
-            meta,
-            Entry::new("account.created", Outcome::Ok)
-                .label(by.to_owned())
-                .maybe_patient(patient_id)
-                .object(id.clone())
-                .detail(role.as_str()),
-        )
-        .await?;
+        };
+        let txn = self.db.begin().await?;
+        let id = insert_account(&txn, self.now(), meta, account, by).await?;
         txn.commit().await?;
         Ok(id)
     }

@@ -13,7 +13,8 @@ use domain::person::{format_long_date, parse_iso_date};
 use domain::proxy::{GrantStatus, InvitationView, Relationship, Scope};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 
 /// How long an invitation link works.
@@ -253,38 +254,20 @@ impl Portal {
         user_id: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let now = self.now();
         let txn = self.db.begin().await?;
-        let changed = proxy_grant::Entity::update_many()
-            .col_expr(proxy_grant::Column::CaregiverUserId, Expr::value(user_id))
-            .col_expr(
-                proxy_grant::Column::Status,
-                Expr::value(GrantStatus::Active.as_str()),
-            )
-            .col_expr(proxy_grant::Column::AcceptedAt, Expr::value(now))
-            .col_expr(
-                proxy_grant::Column::InviteTokenHash,
-                Expr::value(Option::<String>::None),
-            )
-            .filter(proxy_grant::Column::Id.eq(g.id.clone()))
-            .filter(proxy_grant::Column::Status.eq(GrantStatus::Invited.as_str()))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed != 1 {
-            return Err(Error::NotFound);
-        }
-        let mut e = Entry::new("proxy.accept", Outcome::Ok)
-            .actor(user_id.to_owned())
-            .patient(g.patient_id.clone())
-            .category("proxy")
-            .object(g.id.clone());
-        e.on_behalf_of = Some(g.patient_id.clone());
-        audit::record(&txn, now, meta, e).await?;
+        bind_grant_in(&txn, self.now(), g, user_id, meta).await?;
         txn.commit().await?;
+        self.tell_accepted(g, user_id).await;
+        Ok(())
+    }
+
+    /// Tells the patient who accepted their invitation (after the grant is bound).
+    async fn tell_accepted(&self, g: &proxy_grant::Model, user_id: &str) {
         let who = user_account::Entity::find_by_id(user_id.to_owned())
             .one(&self.db)
-            .await?
+            .await
+            .ok()
+            .flatten()
             .map(|u| format!("{} {}", u.given_name, u.family_name))
             .unwrap_or_else(|| "The person you invited".into());
         self.tell_patient(
@@ -296,7 +279,6 @@ impl Portal {
             ),
         )
         .await;
-        Ok(())
     }
 
     /// The person turns the invitation down; the link stops working.
@@ -381,20 +363,63 @@ impl Portal {
                 "That username is taken. Choose another.".into()
             }));
         }
-        let user_id = self
-            .insert_user(
-                &username,
-                &email,
-                &given,
-                &family,
-                domain::session::Role::Caregiver,
-                None,
-                None,
-                &pw,
-                "caregiver invitation",
-                meta,
-            )
-            .await?;
-        self.bind_grant(&g, &user_id, meta).await
+        let account = crate::staff::NewAccount {
+            username: &username,
+            email: &email,
+            given: given.as_str(),
+            family: family.as_str(),
+            role: domain::session::Role::Caregiver,
+            patient_id: None,
+            clinic_id: None,
+            password_hash: self.passwords.hash(&pw).await?,
+            email_verified: true,
+        };
+        // The account and the accepted grant are written together: an invitation revoked
+        // while the password was being hashed leaves no account behind.
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        let user_id =
+            crate::staff::insert_account(&txn, now, meta, account, "caregiver invitation").await?;
+        bind_grant_in(&txn, now, &g, &user_id, meta).await?;
+        txn.commit().await?;
+        self.tell_accepted(&g, &user_id).await;
+        Ok(())
     }
+}
+
+/// The grant becomes `user_id`'s and the invitation is spent, inside the caller's transaction;
+/// `NotFound` when someone else spent or revoked it first.
+async fn bind_grant_in(
+    txn: &DatabaseTransaction,
+    now: i64,
+    g: &proxy_grant::Model,
+    user_id: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    let changed = proxy_grant::Entity::update_many()
+        .col_expr(proxy_grant::Column::CaregiverUserId, Expr::value(user_id))
+        .col_expr(
+            proxy_grant::Column::Status,
+            Expr::value(GrantStatus::Active.as_str()),
+        )
+        .col_expr(proxy_grant::Column::AcceptedAt, Expr::value(now))
+        .col_expr(
+            proxy_grant::Column::InviteTokenHash,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(proxy_grant::Column::Id.eq(g.id.clone()))
+        .filter(proxy_grant::Column::Status.eq(GrantStatus::Invited.as_str()))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if changed != 1 {
+        return Err(Error::NotFound);
+    }
+    let mut e = Entry::new("proxy.accept", Outcome::Ok)
+        .actor(user_id.to_owned())
+        .patient(g.patient_id.clone())
+        .category("proxy")
+        .object(g.id.clone());
+    e.on_behalf_of = Some(g.patient_id.clone());
+    audit::record(txn, now, meta, e).await
 }
