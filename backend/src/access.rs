@@ -397,7 +397,7 @@ impl Portal {
     }
 
     /// Audits a refusal and gives the 403 to answer.
-    async fn deny(&self, p: &Principal, meta: &RequestMeta, why: &str) -> Result<Error> {
+    pub async fn deny(&self, p: &Principal, meta: &RequestMeta, why: &str) -> Result<Error> {
         audit::record(
             &self.db,
             self.now(),
@@ -526,18 +526,9 @@ impl Portal {
                 clinic_id: clinic_id.clone(),
                 meta: meta.clone(),
             }),
-            _ => {
-                audit::record(
-                    &self.db,
-                    self.now(),
-                    meta,
-                    Entry::new("access.denied", Outcome::Denied)
-                        .actor(p.user_id().unwrap_or_default().to_owned())
-                        .detail(format!("{what}: not for this role")),
-                )
-                .await?;
-                Err(Error::Forbidden)
-            }
+            _ => Err(self
+                .deny(p, meta, &format!("{what}: not for this role"))
+                .await?),
         }
     }
 }

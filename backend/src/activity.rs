@@ -37,6 +37,13 @@ const RECORD_ACTIONS: &[(&str, &str)] = &[
     ("appointment.requested", "Asked for a visit"),
     ("appointment.waitlisted", "Joined a waitlist"),
     ("refill.requested", "Asked for a refill"),
+    // The clinic's lists that showed the patient (one entry per patient shown).
+    ("patient.search", "Found in a patient search"),
+    ("message.inbox", "Listed in the care team's inbox"),
+    ("refill.queue", "Listed in open refill requests"),
+    ("appointment.requests", "Listed in visit requests"),
+    ("appointment.schedule", "Listed on the day's schedule"),
+    ("result.review_list", "Listed in results to review"),
     // Who can see the record.
     ("proxy.invite", "Invited a caregiver"),
     ("proxy.guardian", "Set up a parent's access"),

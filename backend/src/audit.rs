@@ -138,6 +138,36 @@ where
     Ok(())
 }
 
+/// Audits a staff list view: one entry for each patient the list showed, with the patient
+/// column set (so each patient's Activity lists it), all in one transaction; `what` names
+/// the list. A list that showed nobody is one entry without a patient.
+pub async fn record_list<'a, C>(
+    db: &C,
+    now: i64,
+    meta: &RequestMeta,
+    e: Entry,
+    what: &str,
+    patient_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<()>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let mut patients: Vec<&str> = patient_ids.into_iter().collect();
+    patients.sort_unstable();
+    patients.dedup();
+    let txn = db.begin().await?;
+    if patients.is_empty() {
+        let none = e.clone().detail(format!("{what}: nobody shown"));
+        record(&txn, now, meta, none).await?;
+    }
+    for pid in patients {
+        let one = e.clone().patient(pid).detail(what);
+        record(&txn, now, meta, one).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Puts `row` at the end of the chain (inside a transaction).
 async fn append(txn: &impl ConnectionTrait, mut row: audit_event::Model) -> Result<()> {
     // Taking the lock first: the increment is the write that makes other writers wait.

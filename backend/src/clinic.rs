@@ -123,9 +123,3 @@ pub(crate) async fn clinic_patient_ids<C: ConnectionTrait>(
         .all(db)
         .await?)
 }
-
-/// "3 shown: id1,id2,id3": the audit detail of a list read, naming the patients it showed.
-pub(crate) fn shown<'a>(what: &str, patient_ids: impl Iterator<Item = &'a str>) -> String {
-    let ids: Vec<&str> = patient_ids.collect();
-    format!("{what}: {} shown: {}", ids.len(), ids.join(","))
-}

@@ -1,16 +1,20 @@
 //! The staff console's own work: the home page's queue counts, patient search and
 //! registration with an activation letter, account unlock / suspend / restore by the front
-//! desk, and the clinician's list of results to review, hold or release.
+//! desk, and the clinician's lists of results, reports and visit notes to review, hold or
+//! release.
 
 use crate::access::StaffAccess;
-use crate::audit::{self, Entry, Outcome};
-use crate::clinic::{clinic_patient_ids, names, patient_name, patient_names, shown};
+use crate::audit;
+use crate::clinic::{clinic_patient_ids, names, patient_name, patient_names};
 use crate::messaging::INBOX_ROLES;
 use crate::refills::{DECIDE_ROLES, SEND_ROLES};
-use crate::storage::entity::{observation, patient, user_account};
+use crate::storage::entity::{diagnostic_report, document, observation, patient, user_account};
 use crate::{Error, Portal, Result, new_id};
-use domain::care::{ActivationLetter, PatientRow, Registration, ResultToReview, StaffHome};
+use domain::care::{
+    ActivationLetter, HoldableRow, PatientRow, Registration, ResultToReview, StaffHome,
+};
 use domain::person::{DateOfBirth, NamePart};
+use domain::records::Holdable;
 use domain::session::Role;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait,
@@ -19,6 +23,8 @@ use sea_orm::{
 
 /// Who finds and registers patients and manages their accounts.
 pub const REGISTRATION_ROLES: &[Role] = domain::session::staff_roles::FRONT_DESK;
+/// How far back the clinician's list of reports and notes to hold reaches.
+const RECENT_DAYS: i64 = 14;
 /// Who may look patients up (to answer a message, book a visit).
 pub const SEARCH_ROLES: &[Role] = domain::session::staff_roles::SCHEDULE;
 
@@ -90,13 +96,13 @@ impl Portal {
             .limit(25)
             .all(&self.db)
             .await?;
-        audit::record(
+        audit::record_list(
             &self.db,
             self.now(),
             staff.meta(),
-            staff
-                .entry("patient.search")
-                .detail(shown("search", found.iter().map(|p| p.id.as_str()))),
+            staff.entry("patient.search"),
+            "patient search",
+            found.iter().map(|p| p.id.as_str()),
         )
         .await?;
         let accounts = user_account::Entity::find()
@@ -319,17 +325,13 @@ impl Portal {
             rows.iter().map(|o| o.patient_id.clone()).collect(),
         )
         .await?;
-        audit::record(
+        audit::record_list(
             &self.db,
             self.now(),
             staff.meta(),
-            Entry::new("result.review_list", Outcome::Ok)
-                .actor(staff.user_id().to_owned())
-                .category("results")
-                .detail(shown(
-                    "results to review",
-                    rows.iter().map(|x| x.patient_id.as_str()),
-                )),
+            staff.entry("result.review_list").category("results"),
+            "results to review",
+            rows.iter().map(|x| x.patient_id.as_str()),
         )
         .await?;
         Ok(rows
@@ -354,9 +356,99 @@ impl Portal {
                     .unwrap_or_default(),
                 held: o.hold_reason.clone(),
                 reviewed: o.reviewed_at.is_some(),
+                sensitivity: o
+                    .sensitivity
+                    .as_deref()
+                    .and_then(domain::proxy::Sensitivity::parse),
                 name: o.name,
                 id: o.id,
             })
             .collect())
+    }
+
+    /// Reports and visit notes of the last 14 days, and held ones, newest first (at most 50
+    /// of each): what a clinician may hold from the patient, or release.
+    pub async fn reports_and_notes(&self, staff: &StaffAccess) -> Result<Vec<HoldableRow>> {
+        staff.require(DECIDE_ROLES)?;
+        let ids = clinic_patient_ids(&self.db, staff.clinic_id()).await?;
+        let since = self.now() - RECENT_DAYS * 86_400_000;
+        let reports = diagnostic_report::Entity::find()
+            .filter(diagnostic_report::Column::PatientId.is_in(ids.clone()))
+            .filter(
+                Condition::any()
+                    .add(diagnostic_report::Column::HeldAt.is_not_null())
+                    .add(diagnostic_report::Column::IssuedAt.gte(since)),
+            )
+            .order_by_desc(diagnostic_report::Column::IssuedAt)
+            .limit(50)
+            .all(&self.db)
+            .await?;
+        let notes = document::Entity::find()
+            .filter(document::Column::PatientId.is_in(ids))
+            .filter(
+                Condition::any()
+                    .add(document::Column::HeldAt.is_not_null())
+                    .add(document::Column::DateAt.gte(since)),
+            )
+            .order_by_desc(document::Column::DateAt)
+            .limit(50)
+            .all(&self.db)
+            .await?;
+        let patients = patient_names(
+            &self.db,
+            reports
+                .iter()
+                .map(|r| r.patient_id.clone())
+                .chain(notes.iter().map(|d| d.patient_id.clone()))
+                .collect(),
+        )
+        .await?;
+        audit::record_list(
+            &self.db,
+            self.now(),
+            staff.meta(),
+            staff.entry("result.review_list").category("results"),
+            "reports and visit notes",
+            reports
+                .iter()
+                .map(|r| r.patient_id.as_str())
+                .chain(notes.iter().map(|d| d.patient_id.as_str())),
+        )
+        .await?;
+        let date = |at: Option<i64>| {
+            at.map(crate::auth::session::format_instant)
+                .unwrap_or_default()
+        };
+        let name = |pid: &str| patients.get(pid).cloned().unwrap_or_default();
+        let mut rows: Vec<(Option<i64>, HoldableRow)> = reports
+            .into_iter()
+            .map(|r| {
+                let row = HoldableRow {
+                    what: Holdable::Report,
+                    patient: name(&r.patient_id),
+                    title: r.name,
+                    date: date(r.issued_at),
+                    held: r.hold_reason,
+                    id: r.id,
+                };
+                (r.issued_at, row)
+            })
+            .chain(notes.into_iter().map(|d| {
+                let row = HoldableRow {
+                    what: Holdable::Note,
+                    patient: name(&d.patient_id),
+                    title: d
+                        .title
+                        .or(d.type_text)
+                        .unwrap_or_else(|| "Visit note".into()),
+                    date: date(d.date_at),
+                    held: d.hold_reason,
+                    id: d.id,
+                };
+                (d.date_at, row)
+            }))
+            .collect();
+        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(rows.into_iter().map(|(_, r)| r).collect())
     }
 }

@@ -135,6 +135,7 @@ impl Portal {
         let waiting = self.release_preferences_set(pid).await?;
         for r in diagnostic_report::Entity::find()
             .filter(diagnostic_report::Column::PatientId.eq(pid))
+            .filter(diagnostic_report::Column::HeldAt.is_null())
             .filter(
                 Condition::any()
                     .add(diagnostic_report::Column::ReleasedAt.is_null())
@@ -208,14 +209,19 @@ impl Portal {
         rows!(
             document,
             "DocumentReference",
-            document::Column::Status.ne(error)
+            Condition::all()
+                .add(document::Column::Status.ne(error))
+                .add(document::Column::HeldAt.is_null())
         );
         let mut wanted = BTreeSet::new();
         for e in &entries {
             referenced_ids(&e["resource"], &mut wanted);
         }
         let wanted: Vec<String> = wanted.into_iter().collect();
+        // The patient's clinic's directory only: another clinic may use the same FHIR ids.
+        let clinic = crate::clinic::clinic_of(&self.db, pid).await?;
         for r in practitioner::Entity::find()
+            .filter(practitioner::Column::ClinicId.eq(clinic.clone()))
             .filter(practitioner::Column::FhirId.is_in(wanted.clone()))
             .all(&self.db)
             .await?
@@ -223,6 +229,7 @@ impl Portal {
             entries.extend(entry("Practitioner", &r.fhir_id, r.resource.as_deref()));
         }
         for r in location::Entity::find()
+            .filter(location::Column::ClinicId.eq(clinic.clone()))
             .filter(location::Column::FhirId.is_in(wanted.clone()))
             .all(&self.db)
             .await?
@@ -230,6 +237,7 @@ impl Portal {
             entries.extend(entry("Location", &r.fhir_id, r.resource.as_deref()));
         }
         for r in organization::Entity::find()
+            .filter(organization::Column::ClinicId.eq(clinic))
             .filter(organization::Column::FhirId.is_in(wanted))
             .all(&self.db)
             .await?

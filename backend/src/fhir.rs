@@ -575,10 +575,12 @@ macro_rules! upsert {
     }};
 }
 
-/// The same for rows shared by the clinic's patients (practitioners, places).
+/// The same for rows shared by the clinic's patients (practitioners, places): each clinic
+/// has its own, so one clinic's feed never rewrites another's directory.
 macro_rules! upsert_shared {
     ($cx:expr, $entity:ident, $kind:literal, $id:expr, $am:expr) => {{
         let existing = $entity::Entity::find()
+            .filter($entity::Column::ClinicId.eq($cx.clinic_id.clone()))
             .filter($entity::Column::FhirId.eq($id))
             .one($cx.txn)
             .await?;
@@ -659,6 +661,7 @@ async fn import_practitioner(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()
         .map(str::to_owned);
     let am = practitioner::ActiveModel {
         id: Set(String::new()),
+        clinic_id: Set(cx.clinic_id.clone()),
         fhir_id: Set(id.to_owned()),
         name: Set(name),
         npi: Set(npi),
@@ -678,6 +681,7 @@ async fn import_organization(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()
         .map(str::to_owned);
     let am = organization::ActiveModel {
         id: Set(String::new()),
+        clinic_id: Set(cx.clinic_id.clone()),
         fhir_id: Set(id.to_owned()),
         name: Set(name.to_owned()),
         address: Set(address_text(r.get("address").and_then(|a| a.get(0)))),
@@ -692,6 +696,7 @@ async fn import_location(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     let name = s(r, &["name"]).ok_or_else(|| bad("Location", id, "name"))?;
     let am = location::ActiveModel {
         id: Set(String::new()),
+        clinic_id: Set(cx.clinic_id.clone()),
         fhir_id: Set(id.to_owned()),
         name: Set(name.to_owned()),
         address: Set(address_text(r.get("address"))),
@@ -722,6 +727,10 @@ async fn import_report(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         released_at: Set(issued),
         resource: Set(Some(json_text(r))),
         encounter_ref: Set(cx.target(r.get("encounter"))),
+        // A clinician's hold is the portal's own: a new import keeps it.
+        held_at: NotSet,
+        held_by: NotSet,
+        hold_reason: NotSet,
     };
     let row = upsert!(cx, diagnostic_report, "DiagnosticReport", id, am);
     if let Some(results) = r.get("result").and_then(Value::as_array) {
@@ -785,9 +794,21 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
         }
     }
     let issued = s(r, &["issued"]).and_then(parse_instant);
+    // A clinician's own sensitivity decision outlasts the codes of a later import.
+    let decided = observation::Entity::find()
+        .filter(observation::Column::FhirId.eq(id))
+        .filter(observation::Column::SensitivityBy.is_not_null())
+        .one(cx.txn)
+        .await?
+        .is_some();
     let am = observation::ActiveModel {
         id: Set(String::new()),
-        sensitivity: Set(crate::sensitivity::stored(r)),
+        sensitivity: if decided {
+            NotSet
+        } else {
+            Set(crate::sensitivity::stored(r))
+        },
+        sensitivity_by: NotSet,
         patient_id: Set(patient_id),
         report_id: Set(report_id.clone()),
         fhir_id: Set(id.to_owned()),
@@ -1065,6 +1086,10 @@ async fn import_document(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
         author_ref: Set(cx.target(r.get("author").and_then(|a| a.get(0)))),
         body: Set(body),
         resource: Set(Some(json_text(r))),
+        // A clinician's hold is the portal's own: a new import keeps it.
+        held_at: NotSet,
+        held_by: NotSet,
+        hold_reason: NotSet,
     };
     upsert!(cx, document, "DocumentReference", id, am);
     Ok(())

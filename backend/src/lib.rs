@@ -40,6 +40,11 @@ use std::sync::Arc;
 /// The portal's services, shared by every request.
 #[derive(Clone)]
 pub struct Portal {
+    /// The connection is the backend's own: `app` and `server` reach data only through the
+    /// access-checked methods (tests, with `test-support`, plant and inspect rows).
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) db: DatabaseConnection,
+    #[cfg(feature = "test-support")]
     pub db: DatabaseConnection,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
@@ -65,6 +70,16 @@ impl Portal {
             mailer,
             passwords,
         }
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ping(&self) -> bool {
+        storage::ping(&self.db).await
+    }
+
+    /// Walks the audit chain (the operator's `mhc audit verify`).
+    pub async fn verify_audit(&self) -> Result<audit::Verdict> {
+        audit::verify(&self.db).await
     }
 
     /// Now, in Unix milliseconds, from the injected clock.

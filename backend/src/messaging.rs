@@ -3,7 +3,8 @@
 
 use crate::access::{PatientAccess, StaffAccess};
 use crate::audit::{self, Entry, Outcome};
-use crate::clinic::{clinic_of, clinic_staff, names, patient_names, shown};
+use crate::clinic::{clinic_of, clinic_staff, names, patient_names};
+use crate::records::sensitivity_ok;
 use crate::storage::entity::{
     care_team, message, message_attachment, message_thread, user_account,
 };
@@ -214,6 +215,7 @@ impl Portal {
             patient_read_at: Set(Some(now)),
             staff_read_at: Set(None),
             sensitivity: Set(None),
+            sensitivity_by: Set(None),
             closed_at: Set(None),
             closed_by: Set(None),
         }
@@ -259,6 +261,7 @@ impl Portal {
     pub async fn patient_threads(&self, access: &PatientAccess) -> Result<Vec<ThreadRow>> {
         let threads = message_thread::Entity::find()
             .filter(message_thread::Column::PatientId.eq(access.patient_id()))
+            .filter(sensitivity_ok(access, message_thread::Column::Sensitivity))
             .order_by_desc(message_thread::Column::LastMessageAt)
             .all(&self.db)
             .await?;
@@ -272,6 +275,7 @@ impl Portal {
     pub async fn unread_threads(&self, access: &PatientAccess) -> Result<u64> {
         Ok(message_thread::Entity::find()
             .filter(message_thread::Column::PatientId.eq(access.patient_id()))
+            .filter(sensitivity_ok(access, message_thread::Column::Sensitivity))
             .filter(unread_for_patient())
             .count(&self.db)
             .await?)
@@ -427,6 +431,14 @@ impl Portal {
                 }
             })
             .collect();
+        // The clinic's sensitivity decision is shown to staff, who may change it.
+        let sensitivity = match side {
+            Side::Staff => t
+                .sensitivity
+                .as_deref()
+                .and_then(domain::proxy::Sensitivity::parse),
+            Side::Patient => None,
+        };
         let row = self
             .rows(vec![t], side)
             .await?
@@ -437,11 +449,14 @@ impl Portal {
             response: response_text(team.response_hours),
             messages,
             assignable,
+            sensitivity,
+            may_mark: false,
         })
     }
 
     async fn own_thread(&self, access: &PatientAccess, id: &str) -> Result<message_thread::Model> {
         let t = message_thread::Entity::find_by_id(id.to_owned())
+            .filter(sensitivity_ok(access, message_thread::Column::Sensitivity))
             .one(&self.db)
             .await?
             .filter(|t| t.patient_id == access.patient_id());
@@ -525,7 +540,10 @@ impl Portal {
         id: &str,
     ) -> Result<message_attachment::Model> {
         let (a, t) = self.attachment_and_thread(id).await?;
-        if t.patient_id != access.patient_id() {
+        // A thread marked sensitive is not there for a parent of a 12 to 17 year old.
+        if t.patient_id != access.patient_id()
+            || (access.hides_sensitive() && t.sensitivity.is_some())
+        {
             return Err(access
                 .not_found(self, "message.attachment", "messages", id)
                 .await?);
@@ -594,17 +612,13 @@ impl Portal {
             .limit(200)
             .all(&self.db)
             .await?;
-        audit::record(
+        audit::record_list(
             &self.db,
             self.now(),
             staff.meta(),
-            staff
-                .entry("message.inbox")
-                .category("messages")
-                .detail(shown(
-                    &format!("inbox {}", view.key()),
-                    threads.iter().map(|t| t.patient_id.as_str()),
-                )),
+            staff.entry("message.inbox").category("messages"),
+            &format!("inbox {}", view.key()),
+            threads.iter().map(|t| t.patient_id.as_str()),
         )
         .await?;
         self.rows(threads, Side::Staff).await
@@ -629,7 +643,11 @@ impl Portal {
         Ok((unassigned, mine))
     }
 
-    async fn clinic_thread(&self, staff: &StaffAccess, id: &str) -> Result<message_thread::Model> {
+    pub(crate) async fn clinic_thread(
+        &self,
+        staff: &StaffAccess,
+        id: &str,
+    ) -> Result<message_thread::Model> {
         staff.require(INBOX_ROLES)?;
         let teams = self.clinic_threads(staff).await?;
         let t = message_thread::Entity::find_by_id(id.to_owned())
@@ -688,6 +706,7 @@ impl Portal {
                 unread: false,
                 ..v.row
             },
+            may_mark: staff.role() == Role::Clinician,
             ..v
         })
     }

@@ -1,7 +1,7 @@
 //! Outgoing email: SMTP when configured, otherwise the outbox table (`mhc outbox` prints it).
 
 use crate::storage::entity::outbox;
-use crate::{Error, Result, new_id};
+use crate::{Error, Portal, Result, new_id};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{
@@ -176,16 +176,18 @@ pub fn redact_addresses(text: &str) -> String {
         .join(" ")
 }
 
-/// The newest `limit` messages in the outbox, newest last.
-pub async fn outbox(db: &DatabaseConnection, limit: u64) -> Result<Vec<outbox::Model>> {
-    let mut rows = outbox::Entity::find()
-        .order_by_desc(outbox::Column::CreatedAt)
-        .order_by_desc(outbox::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    rows.reverse();
-    Ok(rows)
+impl Portal {
+    /// The newest `limit` messages in the outbox, newest last (the operator's `mhc outbox`).
+    pub async fn outbox(&self, limit: u64) -> Result<Vec<outbox::Model>> {
+        let mut rows = outbox::Entity::find()
+            .order_by_desc(outbox::Column::CreatedAt)
+            .order_by_desc(outbox::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        rows.reverse();
+        Ok(rows)
+    }
 }
 
 #[cfg(test)]

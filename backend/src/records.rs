@@ -101,6 +101,7 @@ impl Portal {
             .collect();
         let reports: BTreeMap<String, diagnostic_report::Model> = diagnostic_report::Entity::find()
             .filter(diagnostic_report::Column::PatientId.eq(access.patient_id()))
+            .filter(diagnostic_report::Column::HeldAt.is_null())
             .filter(sensitivity_ok(
                 access,
                 diagnostic_report::Column::Sensitivity,
@@ -203,6 +204,7 @@ impl Portal {
             Some(rid) => {
                 diagnostic_report::Entity::find_by_id(rid.clone())
                     .filter(diagnostic_report::Column::PatientId.eq(access.patient_id()))
+                    .filter(diagnostic_report::Column::HeldAt.is_null())
                     .filter(sensitivity_ok(
                         access,
                         diagnostic_report::Column::Sensitivity,
@@ -565,12 +567,13 @@ impl Portal {
         let docs = document::Entity::find()
             .filter(document::Column::PatientId.eq(pid))
             .filter(document::Column::Status.ne(ERROR_STATUS))
+            .filter(document::Column::HeldAt.is_null())
             .filter(sensitivity_ok(access, document::Column::Sensitivity))
             .order_by_asc(document::Column::DateAt)
             .order_by_asc(document::Column::FhirId)
             .all(&self.db)
             .await?;
-        let names = self.people_and_places().await?;
+        let names = self.people_and_places(pid).await?;
         let out = visits
             .into_iter()
             .map(|e| {
@@ -651,22 +654,27 @@ impl Portal {
         Ok(out)
     }
 
-    /// Practitioner, location and organization names by FHIR id (the clinic's directory).
-    async fn people_and_places(&self) -> Result<Directory> {
+    /// Practitioner, location and organization names by FHIR id, from the directory of the
+    /// patient's clinic.
+    async fn people_and_places(&self, patient_id: &str) -> Result<Directory> {
+        let clinic = crate::clinic::clinic_of(&self.db, patient_id).await?;
         Ok(Directory {
             practitioners: practitioner::Entity::find()
+                .filter(practitioner::Column::ClinicId.eq(clinic.clone()))
                 .all(&self.db)
                 .await?
                 .into_iter()
                 .map(|p| (p.fhir_id, p.name))
                 .collect(),
             locations: location::Entity::find()
+                .filter(location::Column::ClinicId.eq(clinic.clone()))
                 .all(&self.db)
                 .await?
                 .into_iter()
                 .map(|l| (l.fhir_id, l.name))
                 .collect(),
             organizations: organization::Entity::find()
+                .filter(organization::Column::ClinicId.eq(clinic))
                 .all(&self.db)
                 .await?
                 .into_iter()

@@ -5,7 +5,7 @@
 
 use crate::access::{PatientAccess, StaffAccess};
 use crate::audit::{self, Outcome};
-use crate::clinic::{caregiver_names, clinic_of, clinic_patient_ids, names, patient_names, shown};
+use crate::clinic::{caregiver_names, clinic_of, clinic_patient_ids, names, patient_names};
 use crate::scheduling::optional_note;
 use crate::storage::entity::{medication, pharmacy, refill_request};
 use crate::storage::is_unique_violation;
@@ -204,17 +204,13 @@ impl Portal {
             .order_by_asc(refill_request::Column::RequestedAt)
             .all(&self.db)
             .await?;
-        audit::record(
+        audit::record_list(
             &self.db,
             self.now(),
             staff.meta(),
-            staff
-                .entry("refill.queue")
-                .category("medications")
-                .detail(shown(
-                    "open refill requests",
-                    rows.iter().map(|x| x.patient_id.as_str()),
-                )),
+            staff.entry("refill.queue").category("medications"),
+            "open refill requests",
+            rows.iter().map(|x| x.patient_id.as_str()),
         )
         .await?;
         self.refill_views(staff.clinic_id(), rows, true).await

@@ -1,16 +1,19 @@
 //! Release rules: when a result becomes visible to its patient. By default at its release
 //! time (when the lab issued it). A patient may ask, per category, to see results only after
-//! their clinician reviewed them, or some days after; a clinician may hold one result with a
-//! documented reason and release it later. Held results do not exist for the patient (404).
+//! their clinician reviewed them, or some days after; a clinician may hold one result, a whole
+//! report or a visit note with a documented reason and release it later. What is held does
+//! not exist for the patient (404), and a held report's results are held with it.
 
 use crate::access::{Kind, PatientAccess};
 use crate::audit::{self, Entry, Outcome, RequestMeta};
 use crate::records::ERROR_STATUS;
-use crate::storage::entity::{observation, release_preference};
+use crate::storage::entity::{
+    diagnostic_report, document, observation, patient, release_preference,
+};
 use crate::{Error, Portal, Principal, Result};
-use domain::records::{RELEASE_CATEGORIES, ReleasePreferenceView, ReleaseRule};
+use domain::records::{Holdable, RELEASE_CATEGORIES, ReleasePreferenceView, ReleaseRule};
 use domain::session::Role;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
 };
@@ -19,6 +22,13 @@ const DAY_MS: i64 = 86_400_000;
 /// A hold's reason is documented: long enough to say why, short enough to stay a reason.
 const REASON_MIN: usize = 10;
 const REASON_MAX: usize = 500;
+
+/// A row a clinician acts on: its id, its patient, and whether it is held now.
+struct ClinicItem {
+    id: String,
+    patient_id: String,
+    held: bool,
+}
 
 /// Who changes a result's release on the clinic's side.
 pub enum ClinicActor<'a> {
@@ -82,6 +92,18 @@ impl Portal {
         if access.hides_sensitive() {
             c = c.add(observation::Column::Sensitivity.is_null());
         }
+        // A held report holds its results with it.
+        let held_reports = Query::select()
+            .column(diagnostic_report::Column::Id)
+            .from(diagnostic_report::Entity)
+            .and_where(diagnostic_report::Column::PatientId.eq(patient_id))
+            .and_where(diagnostic_report::Column::HeldAt.is_not_null())
+            .to_owned();
+        c = c.add(
+            Condition::any()
+                .add(observation::Column::ReportId.is_null())
+                .add(observation::Column::ReportId.not_in_subquery(held_reports)),
+        );
         Ok(c)
     }
 
@@ -164,67 +186,130 @@ impl Portal {
         Ok(())
     }
 
-    /// Finds a result by its row id or FHIR id, for the clinic's side.
-    async fn clinic_result(
+    /// Finds a result, report or visit note by its row id or FHIR id, for the clinic's side:
+    /// a clinician finds only their own clinic's patients' rows.
+    async fn clinic_item(
         &self,
         by: &ClinicActor<'_>,
+        what: Holdable,
         id: &str,
         meta: &RequestMeta,
-    ) -> Result<(observation::Model, Entry)> {
-        let base = match by {
+    ) -> Result<(ClinicItem, Entry)> {
+        let (base, clinic) = match by {
             ClinicActor::Staff(p) => match &p.kind {
                 Kind::Staff {
                     user_id,
                     role: Role::Clinician,
+                    clinic_id,
                     ..
-                } => Entry::new("result", Outcome::Ok).actor(user_id.clone()),
+                } => (
+                    Entry::new("result", Outcome::Ok).actor(user_id.clone()),
+                    Some(clinic_id.clone().ok_or(Error::NotFound)?),
+                ),
                 Kind::Anonymous => return Err(Error::Unauthenticated),
                 _ => {
-                    audit::record(
-                        &self.db,
-                        self.now(),
-                        meta,
-                        Entry::new("access.denied", Outcome::Denied)
-                            .actor(p.user_id().unwrap_or_default().to_owned())
-                            .detail("result release is for clinicians"),
-                    )
-                    .await?;
-                    return Err(Error::Forbidden);
+                    return Err(self
+                        .deny(p, meta, "holds and reviews are for clinicians")
+                        .await?);
                 }
             },
-            ClinicActor::CommandLine => Entry::new("result", Outcome::Ok).label("mhc command line"),
+            ClinicActor::CommandLine => (
+                Entry::new("result", Outcome::Ok).label("mhc command line"),
+                None,
+            ),
         };
-        let o = observation::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(observation::Column::Id.eq(id))
-                    .add(observation::Column::FhirId.eq(id)),
-            )
-            .one(&self.db)
-            .await?
-            .ok_or(Error::NotFound)?;
-        // Staff reach only their own clinic's patients.
-        if let ClinicActor::Staff(p) = by
-            && let Kind::Staff { clinic_id, .. } = &p.kind
-        {
-            let p = crate::storage::entity::patient::Entity::find_by_id(o.patient_id.clone())
-                .one(&self.db)
-                .await?;
-            if p.map(|p| p.clinic_id) != *clinic_id {
-                return Err(Error::NotFound);
-            }
+        let patients = clinic.map(|c| {
+            Query::select()
+                .column(patient::Column::Id)
+                .from(patient::Entity)
+                .and_where(patient::Column::ClinicId.eq(c))
+                .to_owned()
+        });
+        macro_rules! find {
+            ($e:ident) => {{
+                let mut q = $e::Entity::find().filter(
+                    Condition::any()
+                        .add($e::Column::Id.eq(id))
+                        .add($e::Column::FhirId.eq(id)),
+                );
+                if let Some(sub) = patients {
+                    q = q.filter($e::Column::PatientId.in_subquery(sub));
+                }
+                q.one(&self.db).await?.map(|r| ClinicItem {
+                    id: r.id,
+                    patient_id: r.patient_id,
+                    held: r.held_at.is_some(),
+                })
+            }};
         }
+        let item = match what {
+            Holdable::Result => find!(observation),
+            Holdable::Report => find!(diagnostic_report),
+            Holdable::Note => find!(document),
+        }
+        .ok_or(Error::NotFound)?;
         let entry = base
-            .patient(o.patient_id.clone())
-            .category("results")
-            .object(o.id.clone());
-        Ok((o, entry))
+            .patient(item.patient_id.clone())
+            .category(match what {
+                Holdable::Note => "visits",
+                Holdable::Result | Holdable::Report => "results",
+            })
+            .object(item.id.clone());
+        Ok((item, entry))
     }
 
-    /// Holds one result from its patient, with the documented reason (audited).
-    pub async fn hold_result(
+    /// Sets or clears the hold on one row, and audits it, in one transaction.
+    async fn write_hold(
+        &self,
+        what: Holdable,
+        item: &ClinicItem,
+        hold: Option<(String, String)>,
+        entry: Entry,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        let now = self.now();
+        let (by, reason) = hold.clone().unzip();
+        let at = hold.as_ref().map(|_| now);
+        let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
+        macro_rules! set {
+            ($e:ident) => {
+                $e::Entity::update_many()
+                    .col_expr($e::Column::HeldAt, Expr::value(at))
+                    .col_expr($e::Column::HeldBy, Expr::value(by))
+                    .col_expr($e::Column::HoldReason, Expr::value(reason.clone()))
+                    .filter($e::Column::Id.eq(item.id.clone()))
+                    .exec(&txn)
+                    .await?
+            };
+        }
+        match what {
+            Holdable::Result => set!(observation),
+            Holdable::Report => set!(diagnostic_report),
+            Holdable::Note => set!(document),
+        };
+        let action = match (what, hold.is_some()) {
+            (Holdable::Result, true) => "result.held",
+            (Holdable::Result, false) => "result.released",
+            (Holdable::Report, true) => "report.held",
+            (Holdable::Report, false) => "report.released",
+            (Holdable::Note, true) => "note.held",
+            (Holdable::Note, false) => "note.released",
+        };
+        let mut entry = Entry { action, ..entry };
+        if let Some(reason) = reason {
+            entry = entry.detail(reason);
+        }
+        audit::record(&txn, now, meta, entry).await?;
+        sea_orm::TransactionSession::commit(txn).await?;
+        Ok(())
+    }
+
+    /// Holds one result, report (with its results) or visit note from its patient, with the
+    /// documented reason (audited).
+    pub async fn hold(
         &self,
         by: ClinicActor<'_>,
+        what: Holdable,
         id: &str,
         reason: &str,
         meta: &RequestMeta,
@@ -233,65 +318,39 @@ impl Portal {
         let n = reason.chars().count();
         if !(REASON_MIN..=REASON_MAX).contains(&n) {
             return Err(Error::Invalid(format!(
-                "Write the reason for holding this result ({REASON_MIN} to {REASON_MAX} characters)."
+                "Write the reason for holding this {} ({REASON_MIN} to {REASON_MAX} characters).",
+                what.noun()
             )));
         }
-        let (o, entry) = self.clinic_result(&by, id, meta).await?;
-        if o.held_at.is_some() {
-            return Err(Error::Invalid("This result is already held.".into()));
+        let (item, entry) = self.clinic_item(&by, what, id, meta).await?;
+        if item.held {
+            return Err(Error::Invalid(format!(
+                "This {} is already held.",
+                what.noun()
+            )));
         }
-        let now = self.now();
-        let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-        let mut am: observation::ActiveModel = o.into();
-        am.held_at = Set(Some(now));
-        am.held_by = Set(entry.actor_user_id.clone().or(entry.actor_label.clone()));
-        am.hold_reason = Set(Some(reason.clone()));
-        am.update(&txn).await?;
-        let entry = Entry {
-            action: "result.held",
-            ..entry
-        }
-        .detail(reason);
-        audit::record(&txn, now, meta, entry).await?;
-        sea_orm::TransactionSession::commit(txn).await?;
-        Ok(())
+        let by = entry
+            .actor_user_id
+            .clone()
+            .or(entry.actor_label.clone())
+            .unwrap_or_default();
+        self.write_hold(what, &item, Some((by, reason)), entry, meta)
+            .await
     }
 
-    /// Ends a hold: the result becomes visible under the patient's own rules.
-    pub async fn release_result(
+    /// Ends a hold: the row becomes visible under the patient's own rules.
+    pub async fn release(
         &self,
         by: ClinicActor<'_>,
+        what: Holdable,
         id: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let (o, entry) = self.clinic_result(&by, id, meta).await?;
-        if o.held_at.is_none() {
-            return Err(Error::Invalid("This result is not held.".into()));
+        let (item, entry) = self.clinic_item(&by, what, id, meta).await?;
+        if !item.held {
+            return Err(Error::Invalid(format!("This {} is not held.", what.noun())));
         }
-        let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-        observation::Entity::update_many()
-            .col_expr(
-                observation::Column::HeldAt,
-                Expr::value(Option::<i64>::None),
-            )
-            .col_expr(
-                observation::Column::HeldBy,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                observation::Column::HoldReason,
-                Expr::value(Option::<String>::None),
-            )
-            .filter(observation::Column::Id.eq(o.id.clone()))
-            .exec(&txn)
-            .await?;
-        let entry = Entry {
-            action: "result.released",
-            ..entry
-        };
-        audit::record(&txn, self.now(), meta, entry).await?;
-        sea_orm::TransactionSession::commit(txn).await?;
-        Ok(())
+        self.write_hold(what, &item, None, entry, meta).await
     }
 
     /// Records a clinician's review (what "after review" waits for).
@@ -301,7 +360,7 @@ impl Portal {
         id: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let (o, entry) = self.clinic_result(&by, id, meta).await?;
+        let (o, entry) = self.clinic_item(&by, Holdable::Result, id, meta).await?;
         let now = self.now();
         let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
         observation::Entity::update_many()

@@ -5,7 +5,7 @@
 use crate::access::{PatientAccess, StaffAccess};
 use crate::audit::{self, Entry, Outcome, RequestMeta};
 use crate::clinic::{
-    caregiver_names, clinic_of, clinic_patient_ids, clinic_staff, names, patient_names, shown,
+    caregiver_names, clinic_of, clinic_patient_ids, clinic_staff, names, patient_names,
 };
 use crate::storage::entity::{
     appointment, availability, availability_exception, clinic, location, patient, user_account,
@@ -291,7 +291,7 @@ impl Portal {
             .all(&self.db)
             .await?;
         let people = names(&self.db, clinicians).await?;
-        let places = self.location_names().await?;
+        let places = self.location_names(clinic_id).await?;
         let mut out = Vec::new();
         let mut day = first_day;
         while out.len() < SLOTS_MAX {
@@ -351,8 +351,13 @@ impl Portal {
         Ok(out)
     }
 
-    async fn location_names(&self) -> Result<HashMap<String, (String, Option<String>)>> {
+    /// The clinic's own locations: names and addresses by id.
+    async fn location_names(
+        &self,
+        clinic_id: &str,
+    ) -> Result<HashMap<String, (String, Option<String>)>> {
         Ok(location::Entity::find()
+            .filter(location::Column::ClinicId.eq(clinic_id))
             .all(&self.db)
             .await?
             .into_iter()
@@ -788,7 +793,7 @@ impl Portal {
             rows.iter().map(|a| a.clinician_id.clone()).collect(),
         )
         .await?;
-        let places = self.location_names().await?;
+        let places = self.location_names(clinic).await?;
         let acts: Vec<(String, String)> = rows
             .iter()
             .map(|a| (a.patient_id.clone(), a.booked_by.clone()))
@@ -1026,17 +1031,13 @@ impl Portal {
             .order_by_asc(visit_request::Column::RequestedAt)
             .all(&self.db)
             .await?;
-        audit::record(
+        audit::record_list(
             &self.db,
             self.now(),
             staff.meta(),
-            staff
-                .entry("appointment.requests")
-                .category("appointments")
-                .detail(shown(
-                    "open visit requests",
-                    mine.iter().map(|x| x.patient_id.as_str()),
-                )),
+            staff.entry("appointment.requests").category("appointments"),
+            "open visit requests",
+            mine.iter().map(|x| x.patient_id.as_str()),
         )
         .await?;
         self.request_views(mine, staff.clinic_id(), true).await
@@ -1459,7 +1460,7 @@ impl Portal {
         let clinicians = clinic_staff(&self.db, staff.clinic_id(), &[Role::Clinician]).await?;
         let people = names(&self.db, clinicians.iter().map(|c| c.id.clone()).collect()).await?;
         let kinds = self.visit_types_of(staff.clinic_id()).await?;
-        let places = self.location_names().await?;
+        let places = self.location_names(staff.clinic_id()).await?;
         let templates = availability::Entity::find()
             .filter(availability::Column::ClinicId.eq(staff.clinic_id()))
             .filter(availability::Column::RemovedAt.is_null())
@@ -1560,7 +1561,8 @@ impl Portal {
         location::Entity::find_by_id(location_id.to_owned())
             .one(&self.db)
             .await?
-            .ok_or_else(|| Error::Invalid("Choose a location.".into()))?;
+            .filter(|l| l.clinic_id == staff.clinic_id())
+            .ok_or_else(|| Error::Invalid("Choose a location of this clinic.".into()))?;
         let kind = visit_type::Entity::find_by_id(visit_type_id.to_owned())
             .one(&self.db)
             .await?
@@ -1737,17 +1739,13 @@ impl Portal {
             .into_iter()
             .filter(|a| zone.date_of(a.start_at) == day)
             .collect();
-        audit::record(
+        audit::record_list(
             &self.db,
             self.now(),
             staff.meta(),
-            staff
-                .entry("appointment.schedule")
-                .category("appointments")
-                .detail(shown(
-                    &format!("visits on {day}"),
-                    rows.iter().map(|x| x.patient_id.as_str()),
-                )),
+            staff.entry("appointment.schedule").category("appointments"),
+            &format!("visits on {day}"),
+            rows.iter().map(|x| x.patient_id.as_str()),
         )
         .await?;
         let views = self

@@ -1,8 +1,18 @@
 //! Which imported rows are sensitive (hidden from a parent's grant for a 12 to 17 year old):
 //! from the resource's `meta.security` labels, else from a shipped list of code prefixes.
 //! The list is documented in docs/ACCESS.md; a match on any coding of the resource counts.
+//! A clinician may also decide by hand, on one result or one message thread
+//! (`/api/staff/sensitivity`); that decision outlasts a later import.
 
+use crate::access::StaffAccess;
+use crate::audit;
+use crate::storage::entity::{message_thread, observation, patient};
+use crate::{Error, Portal, Result};
 use domain::proxy::Sensitivity;
+use domain::records::Markable;
+use domain::session::Role;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::Value;
 
 const LOINC: &str = "http://loinc.org";
@@ -143,6 +153,84 @@ pub fn of(resource: &Value) -> Option<Sensitivity> {
 /// The stored form (`None` for an ordinary row).
 pub fn stored(resource: &Value) -> Option<String> {
     of(resource).map(|s| s.as_str().to_owned())
+}
+
+impl Portal {
+    /// A clinician marks one result or message thread of their clinic's patient as being of
+    /// a sensitive category, or as none (audited). A parent of a 12 to 17 year old stops (or
+    /// starts) seeing it at their next request.
+    pub async fn mark_sensitivity(
+        &self,
+        staff: &StaffAccess,
+        what: Markable,
+        id: &str,
+        category: Option<Sensitivity>,
+    ) -> Result<()> {
+        staff.require(&[Role::Clinician])?;
+        let value = category.map(|c| c.as_str().to_owned());
+        let (patient_id, row_id, data) = match what {
+            Markable::Result => {
+                let mine = Query::select()
+                    .column(patient::Column::Id)
+                    .from(patient::Entity)
+                    .and_where(patient::Column::ClinicId.eq(staff.clinic_id()))
+                    .to_owned();
+                let o = observation::Entity::find_by_id(id.to_owned())
+                    .filter(observation::Column::PatientId.in_subquery(mine))
+                    .one(&self.db)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                (o.patient_id, o.id, "results")
+            }
+            Markable::Thread => {
+                let t = self.clinic_thread(staff, id).await?;
+                (t.patient_id, t.id, "messages")
+            }
+        };
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        match what {
+            Markable::Result => {
+                observation::Entity::update_many()
+                    .col_expr(observation::Column::Sensitivity, Expr::value(value.clone()))
+                    .col_expr(
+                        observation::Column::SensitivityBy,
+                        Expr::value(staff.user_id()),
+                    )
+                    .filter(observation::Column::Id.eq(row_id.clone()))
+                    .exec(&txn)
+                    .await?;
+            }
+            Markable::Thread => {
+                message_thread::Entity::update_many()
+                    .col_expr(
+                        message_thread::Column::Sensitivity,
+                        Expr::value(value.clone()),
+                    )
+                    .col_expr(
+                        message_thread::Column::SensitivityBy,
+                        Expr::value(staff.user_id()),
+                    )
+                    .filter(message_thread::Column::Id.eq(row_id.clone()))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        audit::record(
+            &txn,
+            now,
+            staff.meta(),
+            staff
+                .entry("record.sensitivity")
+                .patient(patient_id)
+                .category(data)
+                .object(row_id)
+                .detail(value.unwrap_or_else(|| "none".into())),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

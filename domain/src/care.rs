@@ -213,6 +213,10 @@ pub struct ThreadView {
     pub messages: Vec<MessageView>,
     /// Staff only: who the thread can be assigned to (id, name).
     pub assignable: Vec<(String, String)>,
+    /// Staff only: the sensitive category the thread is marked with, if any.
+    pub sensitivity: Option<crate::proxy::Sensitivity>,
+    /// Whether the reader may change that (a clinician).
+    pub may_mark: bool,
 }
 
 /// The staff inbox's views.
@@ -507,6 +511,20 @@ pub struct ResultToReview {
     pub date: String,
     pub held: Option<String>,
     pub reviewed: bool,
+    /// The sensitive category the result is marked with, if any (from its codes or by hand).
+    pub sensitivity: Option<crate::proxy::Sensitivity>,
+}
+
+/// A report or visit note on the clinician's side: recently issued, or held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldableRow {
+    pub what: crate::records::Holdable,
+    pub id: String,
+    pub patient: String,
+    pub title: String,
+    pub date: String,
+    /// The hold's reason, while held.
+    pub held: Option<String>,
 }
 
 #[cfg(test)]

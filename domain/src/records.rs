@@ -420,6 +420,57 @@ pub const RELEASE_CATEGORIES: [(&str, &str); 2] = [
     ("imaging", "Imaging results"),
 ];
 
+/// What a clinician can hold from its patient with a documented reason: one result, a whole
+/// report (its results with it), or a visit note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Holdable {
+    Result,
+    Report,
+    Note,
+}
+
+impl Holdable {
+    pub const ALL: [Holdable; 3] = [Holdable::Result, Holdable::Report, Holdable::Note];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Holdable::Result => "result",
+            Holdable::Report => "report",
+            Holdable::Note => "note",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.as_str() == s)
+    }
+
+    /// How a message names it: "This visit note is already held."
+    pub fn noun(self) -> &'static str {
+        match self {
+            Holdable::Result => "result",
+            Holdable::Report => "report",
+            Holdable::Note => "visit note",
+        }
+    }
+}
+
+/// What a clinician can mark as being of a sensitive category by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Markable {
+    Result,
+    Thread,
+}
+
+impl Markable {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "result" => Some(Markable::Result),
+            "thread" => Some(Markable::Thread),
+            _ => None,
+        }
+    }
+}
+
 /// When the patient wants to see new results of a category (their own request; the default
 /// is as soon as they are released).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

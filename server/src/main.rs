@@ -3,6 +3,7 @@
 use backend::RequestMeta;
 use backend::demo;
 use clap::{Parser, Subcommand};
+use domain::records::Holdable;
 use domain::session::Role;
 use server::config::Config;
 use server::web::{WebState, router};
@@ -54,6 +55,16 @@ enum Command {
         #[command(subcommand)]
         command: ResultCommand,
     },
+    /// Reports: hold a whole report (its results with it) from its patient, or release it.
+    Report {
+        #[command(subcommand)]
+        command: HoldCommand,
+    },
+    /// Visit notes: hold one from its patient, or release it.
+    Note {
+        #[command(subcommand)]
+        command: HoldCommand,
+    },
     /// API tokens for the EHR feed (`POST /fhir/import`).
     Token {
         #[command(subcommand)]
@@ -104,6 +115,20 @@ enum ResultCommand {
     Release { id: String },
     /// Record that a clinician reviewed a result.
     Review { id: String },
+}
+
+#[derive(Subcommand)]
+enum HoldCommand {
+    /// Hold it: the patient does not see it until it is released. Audited.
+    Hold {
+        /// Its id (the portal's or its FHIR id).
+        id: String,
+        /// Why it is held (10 to 500 characters); kept in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Release a hold.
+    Release { id: String },
 }
 
 #[derive(Subcommand)]
@@ -192,6 +217,34 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `mhc result|report|note hold|release`: the clinic's operator, audited as the command line.
+async fn hold_command(
+    portal: &backend::Portal,
+    what: Holdable,
+    command: HoldCommand,
+) -> Result<(), String> {
+    use backend::release::ClinicActor::CommandLine;
+    let meta = cli_meta();
+    let done = match command {
+        HoldCommand::Hold { id, reason } => {
+            portal
+                .hold(CommandLine, what, &id, &reason, &meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            "held: the patient does not see it until it is released"
+        }
+        HoldCommand::Release { id } => {
+            portal
+                .release(CommandLine, what, &id, &meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            "released"
+        }
+    };
+    println!("{} {done}", what.noun());
+    Ok(())
+}
+
 async fn run(cmd: Command) -> Result<(), String> {
     let cfg = Config::load()?;
     let portal = server::open_portal(&cfg).await?;
@@ -203,17 +256,19 @@ async fn run(cmd: Command) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Report { command } => hold_command(&portal, Holdable::Report, command).await,
+        Command::Note { command } => hold_command(&portal, Holdable::Note, command).await,
         Command::Result { command } => {
             use backend::release::ClinicActor::CommandLine;
             let (done, what) = match command {
-                ResultCommand::Hold { id, reason } => (
-                    portal.hold_result(CommandLine, &id, &reason, &meta).await,
-                    "held: the patient does not see it until it is released",
-                ),
-                ResultCommand::Release { id } => (
-                    portal.release_result(CommandLine, &id, &meta).await,
-                    "released",
-                ),
+                ResultCommand::Hold { id, reason } => {
+                    let hold = HoldCommand::Hold { id, reason };
+                    return hold_command(&portal, Holdable::Result, hold).await;
+                }
+                ResultCommand::Release { id } => {
+                    let release = HoldCommand::Release { id };
+                    return hold_command(&portal, Holdable::Result, release).await;
+                }
                 ResultCommand::Review { id } => (
                     portal.review_result(CommandLine, &id, &meta).await,
                     "marked as reviewed",
@@ -269,10 +324,7 @@ async fn run(cmd: Command) -> Result<(), String> {
         },
         Command::Audit {
             command: AuditCommand::Verify,
-        } => match backend::audit::verify(&portal.db)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        } => match portal.verify_audit().await.map_err(|e| e.to_string())? {
             backend::audit::Verdict::Intact { rows } => {
                 println!("OK: the audit log's {rows} rows are intact");
                 Ok(())
@@ -398,9 +450,7 @@ async fn run(cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Outbox { limit } => {
-            let rows = backend::notify::outbox(&portal.db, limit)
-                .await
-                .map_err(|e| e.to_string())?;
+            let rows = portal.outbox(limit).await.map_err(|e| e.to_string())?;
             if rows.is_empty() {
                 println!("the outbox is empty");
             }

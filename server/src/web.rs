@@ -114,7 +114,7 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
 }
 
 async fn readyz(axum::Extension(state): axum::Extension<Arc<WebState>>) -> Response {
-    if backend::storage::ping(&state.portal.db).await {
+    if state.portal.ping().await {
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()

@@ -64,9 +64,7 @@ pub async fn confirm_email(code: String) -> Result<(), AppError> {
     ssr::run(Policy::Public, |c| async move {
         let ticket = c.cookie(SIGNUP_COOKIE).unwrap_or_default();
         let done = c.portal.confirm_email(&ticket, &code, &c.meta).await?;
-        if let Some(old) = c.principal.session_id() {
-            backend::auth::session::end(&c.portal.db, old, "replaced", c.portal.now()).await?;
-        }
+        c.portal.end_replaced_session(&c.principal).await?;
         ssr::clear_cookie(SIGNUP_COOKIE);
         ssr::set_cookie(COOKIE, &done.token, None);
         leptos_axum::redirect("/home");

@@ -12,10 +12,7 @@ pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
         match c.portal.sign_in(&login, &password, &c.meta).await? {
             Ok(signed_in) => {
                 // A new session id at every sign-in: whatever session the browser had is ended.
-                if let Some(old) = c.principal.session_id() {
-                    backend::auth::session::end(&c.portal.db, old, "replaced", c.portal.now())
-                        .await?;
-                }
+                c.portal.end_replaced_session(&c.principal).await?;
                 ssr::set_cookie(COOKIE, &signed_in.token, None);
                 leptos_axum::redirect("/home");
                 Ok(())

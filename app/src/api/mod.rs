@@ -170,6 +170,8 @@ pub const POLICIES: &[(&str, Policy)] = &[
     ("/api/staff/cancel", Policy::Staff(FRONT_DESK)),
     ("/api/staff/results", Policy::Staff(CLINICIAN)),
     ("/api/staff/result", Policy::Staff(CLINICIAN)),
+    ("/api/staff/reports", Policy::Staff(CLINICIAN)),
+    ("/api/staff/sensitivity", Policy::Staff(CLINICIAN)),
     ("/api/proxy/page", Policy::Person),
     ("/api/proxy/invite", Policy::SelfOnly),
     ("/api/proxy/revoke", Policy::SelfOnly),
@@ -196,7 +198,6 @@ pub mod ssr {
     use super::Policy;
     use crate::error::AppError;
     use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
-    use backend::audit::{self, Entry, Outcome};
     use backend::{PatientAccess, Portal, Principal, RequestMeta};
     use domain::proxy::Scope;
     use leptos::prelude::*;
@@ -350,18 +351,8 @@ pub mod ssr {
                 if fits {
                     Ok(())
                 } else {
-                    let path = parts.uri.path().to_owned();
-                    audit::record(
-                        &portal.db,
-                        portal.now(),
-                        &meta,
-                        Entry::new("access.denied", Outcome::Denied)
-                            .actor(principal.user_id().unwrap_or_default().to_owned())
-                            .detail(path),
-                    )
-                    .await
-                    .map_err(AppError::from)?;
-                    Err(AppError::Forbidden)
+                    let refused = portal.deny(&principal, &meta, parts.uri.path()).await?;
+                    Err(AppError::from(refused))
                 }
             };
             allowed?;

@@ -38,9 +38,7 @@ async fn open_session(
     c: &super::ssr::Call,
     signed: &backend::auth::signin::SignedIn,
 ) -> Result<(), AppError> {
-    if let Some(old) = c.principal.session_id() {
-        backend::auth::session::end(&c.portal.db, old, "replaced", c.portal.now()).await?;
-    }
+    c.portal.end_replaced_session(&c.principal).await?;
     super::ssr::set_cookie(backend::auth::session::COOKIE, &signed.token, None);
     Ok(())
 }

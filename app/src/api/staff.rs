@@ -3,8 +3,8 @@
 
 use crate::error::AppError;
 use domain::care::{
-    ActivationLetter, AppointmentView, PatientRow, RefillView, Registration, ResultToReview,
-    ScheduleSetup, SlotView, StaffHome, ThreadRow, ThreadView, VisitRequestView,
+    ActivationLetter, AppointmentView, HoldableRow, PatientRow, RefillView, Registration,
+    ResultToReview, ScheduleSetup, SlotView, StaffHome, ThreadRow, ThreadView, VisitRequestView,
 };
 use leptos::prelude::*;
 
@@ -314,25 +314,36 @@ pub async fn results_to_review() -> Result<Vec<ResultToReview>, AppError> {
     .await
 }
 
-/// `action`: `review`, `hold` (with `reason`) or `release`.
+/// `action`: `review` (results only), `hold` (with `reason`) or `release`; `what`: `result`
+/// (the default), `report` (with its results) or `note` (a visit note).
 #[server(prefix = "/api", endpoint = "staff/result")]
 pub async fn result_action(
     id: String,
     action: String,
     reason: Option<String>,
+    what: Option<String>,
 ) -> Result<(), AppError> {
     use super::{CLINICIAN, Policy, ssr};
     ssr::run(Policy::Staff(CLINICIAN), |c| async move {
         use backend::release::ClinicActor;
+        use domain::records::Holdable;
+        let what = match what.as_deref() {
+            None | Some("") => Holdable::Result,
+            Some(w) => Holdable::parse(w).ok_or_else(|| {
+                AppError::BadRequest("Choose a result, a report or a visit note.".into())
+            })?,
+        };
         let by = ClinicActor::Staff(&c.principal);
         match action.as_str() {
-            "review" => c.portal.review_result(by, &id, &c.meta).await?,
+            "review" if what == Holdable::Result => {
+                c.portal.review_result(by, &id, &c.meta).await?
+            }
             "hold" => {
                 c.portal
-                    .hold_result(by, &id, reason.as_deref().unwrap_or(""), &c.meta)
+                    .hold(by, what, &id, reason.as_deref().unwrap_or(""), &c.meta)
                     .await?
             }
-            "release" => c.portal.release_result(by, &id, &c.meta).await?,
+            "release" => c.portal.release(by, what, &id, &c.meta).await?,
             _ => {
                 return Err(AppError::BadRequest(
                     "Choose to mark reviewed, hold or release.".into(),
@@ -340,6 +351,50 @@ pub async fn result_action(
             }
         }
         Ok(())
+    })
+    .await
+}
+
+/// Reports and visit notes of the last two weeks, and held ones, to hold or release.
+#[server(prefix = "/api", endpoint = "staff/reports")]
+pub async fn reports_and_notes() -> Result<Vec<HoldableRow>, AppError> {
+    use super::{CLINICIAN, Policy, ssr};
+    ssr::run(Policy::Staff(CLINICIAN), |c| async move {
+        let s = ssr::staff(&c, CLINICIAN, "reports and notes").await?;
+        Ok(c.portal.reports_and_notes(&s).await?)
+    })
+    .await
+}
+
+/// Marks a result or a message thread (`what`: `result` or `thread`) as being of a sensitive
+/// `category` (a name from docs/ACCESS.md), or, with an empty one, as none.
+#[server(prefix = "/api", endpoint = "staff/sensitivity")]
+pub async fn mark_sensitivity(
+    what: String,
+    id: String,
+    category: String,
+) -> Result<String, AppError> {
+    use super::{CLINICIAN, Policy, ssr};
+    ssr::run(Policy::Staff(CLINICIAN), |c| async move {
+        use domain::proxy::Sensitivity;
+        let what = domain::records::Markable::parse(&what).ok_or_else(|| {
+            AppError::BadRequest("Choose a result or a conversation to mark.".into())
+        })?;
+        let category = match category.trim() {
+            "" => None,
+            name => Some(Sensitivity::parse(name).ok_or_else(|| {
+                AppError::BadRequest("Choose one of the listed categories, or none.".into())
+            })?),
+        };
+        let s = ssr::staff(&c, CLINICIAN, "mark sensitivity").await?;
+        c.portal.mark_sensitivity(&s, what, &id, category).await?;
+        Ok(match category {
+            Some(c) => format!(
+                "Marked confidential ({}): a parent of a 12 to 17 year old no longer sees it.",
+                c.label()
+            ),
+            None => "Marked as not sensitive.".into(),
+        })
     })
     .await
 }

@@ -175,6 +175,14 @@ pub fn format_instant(ms: i64) -> String {
 }
 
 impl Portal {
+    /// Ends the session the caller arrived with, when a sign-in gives the browser a new one.
+    pub async fn end_replaced_session(&self, p: &crate::Principal) -> Result<()> {
+        if let Some(old) = p.session_id() {
+            end(&self.db, old, "replaced", self.now()).await?;
+        }
+        Ok(())
+    }
+
     /// The caller's live sessions, newest activity first.
     pub async fn list_sessions(
         &self,

@@ -153,6 +153,7 @@ pub async fn seed_care(portal: &Portal, clinic_id: &str) -> Result<()> {
     let loc = new_id();
     location::ActiveModel {
         id: Set(loc.clone()),
+        clinic_id: Set(clinic_id.to_owned()),
         fhir_id: Set(format!("portal-location-{loc}")),
         name: Set("Riverside Family Clinic, Main Street".into()),
         address: Set(Some("40 Main Street, Riverside".into())),

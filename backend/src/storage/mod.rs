@@ -1,5 +1,8 @@
 //! The database: connecting (SQLite embedded or PostgreSQL), migrations and entities.
 
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod entity;
+#[cfg(feature = "test-support")]
 pub mod entity;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -81,6 +84,15 @@ impl MigratorTrait for Migrator {
                 name: "m0005_proxy_access",
                 sql: include_str!("../../migrations/0005_proxy_access.sql"),
             }),
+            Box::new(SplitMigration {
+                name: "m0006_clinic_directory",
+                sqlite: include_str!("../../migrations/0006_clinic_directory.sqlite.sql"),
+                postgres: include_str!("../../migrations/0006_clinic_directory.postgres.sql"),
+            }),
+            Box::new(SqlMigration {
+                name: "m0007_holds_and_marks",
+                sql: include_str!("../../migrations/0007_holds_and_marks.sql"),
+            }),
         ]
     }
 }
@@ -105,6 +117,39 @@ impl MigrationTrait for SqlMigration {
             db.execute_unprepared(&stmt).await?;
         }
         Ok(())
+    }
+}
+
+/// A migration whose SQL differs between SQLite and PostgreSQL (a table rebuilt on SQLite
+/// where PostgreSQL alters it). PostgreSQL's runs in the migrator's transaction; SQLite's gets
+/// one of its own, so a rebuild is never left half done.
+struct SplitMigration {
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl MigrationName for SplitMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SplitMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            let txn = manager.begin().await?;
+            for stmt in statements(self.sqlite) {
+                txn.get_connection().execute_unprepared(&stmt).await?;
+            }
+            txn.commit().await
+        } else {
+            for stmt in statements(self.postgres) {
+                manager.get_connection().execute_unprepared(&stmt).await?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -76,7 +76,7 @@ async fn a_patient_activates_an_account_and_is_signed_in() {
     choose(&portal, &ticket, EMET_PASSWORD).await.unwrap();
     assert_eq!(portal.activation_step(&ticket).await, Some(true));
 
-    let mail = backend::notify::outbox(&portal.db, 10).await.unwrap();
+    let mail = portal.outbox(10).await.unwrap();
     let mail = mail.last().unwrap();
     assert_eq!(mail.recipient, EMET_EMAIL);
     assert_eq!(mail.subject, "Confirm your email for My Health Connection");
@@ -433,10 +433,7 @@ async fn a_new_email_code_replaces_the_old_one_but_keeps_the_count_of_wrong_trie
     }
     portal.resend_email_code(&ticket).await.unwrap();
     let second = latest_email_code(&portal, EMET_EMAIL).await;
-    assert_eq!(
-        backend::notify::outbox(&portal.db, 10).await.unwrap().len(),
-        2
-    );
+    assert_eq!(portal.outbox(10).await.unwrap().len(), 2);
     // One wrong try is left, across the resend.
     let msg = invalid(
         portal

@@ -360,7 +360,7 @@ async fn a_transmitted_summary_goes_to_the_typed_address_and_is_audited_with_it(
         .transmit_summary(&p, &a, &to, &range, backend::export::SummaryFormat::Pdf)
         .await
         .unwrap();
-    let mails = backend::notify::outbox(&portal.db, 100).await.unwrap();
+    let mails = portal.outbox(100).await.unwrap();
     let mail = mails
         .iter()
         .find(|m| m.recipient == "dr.elsewhere@example.net")

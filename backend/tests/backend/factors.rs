@@ -244,7 +244,7 @@ async fn backup_codes_work_once_tell_the_person_and_a_new_set_voids_the_old() {
         .sign_in_second_factor(&ticket, Method::Backup, &codes[0].to_uppercase(), &meta())
         .await
         .expect("a backup code signs in, whatever its case");
-    let mail = backend::notify::outbox(&portal.db, 100).await.unwrap();
+    let mail = portal.outbox(100).await.unwrap();
     let notice = mail
         .iter()
         .rev()
@@ -341,7 +341,7 @@ async fn email_codes_are_six_digits_single_use_and_last_ten_minutes() {
 }
 
 async fn sign_in_code(portal: &Portal) -> String {
-    let mail = backend::notify::outbox(&portal.db, 100).await.unwrap();
+    let mail = portal.outbox(100).await.unwrap();
     let m = mail
         .iter()
         .rev()
@@ -366,7 +366,7 @@ async fn text_message_codes_go_to_the_verified_number_through_the_outbox() {
         .start_phone_change(&p, "(555) 010-4477", &meta())
         .await
         .unwrap();
-    let sms = backend::notify::outbox(&portal.db, 100).await.unwrap();
+    let sms = portal.outbox(100).await.unwrap();
     let text = sms
         .iter()
         .rev()
@@ -398,7 +398,7 @@ async fn text_message_codes_go_to_the_verified_number_through_the_outbox() {
         .send_sign_in_code(&ticket, Method::Sms, &meta())
         .await
         .unwrap();
-    let sms = backend::notify::outbox(&portal.db, 100).await.unwrap();
+    let sms = portal.outbox(100).await.unwrap();
     let text = sms
         .iter()
         .rev()
@@ -515,7 +515,7 @@ async fn changes_need_a_password_confirmed_in_the_last_five_minutes_and_rotate_t
         .await
         .unwrap();
     let code = {
-        let mail = backend::notify::outbox(&portal.db, 100).await.unwrap();
+        let mail = portal.outbox(100).await.unwrap();
         let m = mail
             .iter()
             .rev()
@@ -538,7 +538,7 @@ async fn changes_need_a_password_confirmed_in_the_last_five_minutes_and_rotate_t
         principal(&portal, &other.token).await,
         Principal::anonymous()
     );
-    let mail = backend::notify::outbox(&portal.db, 100).await.unwrap();
+    let mail = portal.outbox(100).await.unwrap();
     assert!(
         mail.iter()
             .any(|m| m.recipient == DARA_EMAIL && m.subject.contains("email address was changed"))
@@ -577,7 +577,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     assert_eq!(principal(&portal, &s.token).await, Principal::anonymous());
     assert_ne!(principal(&portal, &token).await, Principal::anonymous());
     sign_in(&portal, READY_USERNAME, new).await;
-    let mail = backend::notify::outbox(&portal.db, 100).await.unwrap();
+    let mail = portal.outbox(100).await.unwrap();
     assert!(
         mail.iter()
             .any(|m| m.recipient == DARA_EMAIL && m.subject.contains("password was changed"))

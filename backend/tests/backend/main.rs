@@ -9,6 +9,7 @@ mod demo;
 mod export;
 mod factors;
 mod health_record;
+mod holds_and_marks;
 mod import;
 mod passkeys;
 mod proxy;

@@ -19,7 +19,7 @@ const KIM_PASSWORD: &str = "Copper-Kettle-Winter-8812";
 
 /// The token of the newest invitation link in the outbox.
 async fn invitation_token(portal: &Portal) -> String {
-    let mail = backend::notify::outbox(&portal.db, 1).await.unwrap();
+    let mail = portal.outbox(1).await.unwrap();
     let link = mail[0].body.split('#').nth(1).expect("an invitation link");
     link.chars().take_while(|c| !c.is_whitespace()).collect()
 }
@@ -429,7 +429,7 @@ async fn a_parents_grant_hides_sensitive_rows_from_the_12th_birthday_and_ends_on
         .await
         .unwrap();
     assert_eq!(ended.len(), 1);
-    let notice = backend::notify::outbox(&portal.db, 1).await.unwrap();
+    let notice = portal.outbox(1).await.unwrap();
     assert_eq!(notice[0].recipient, "dara.dummett@example.org");
     assert!(!notice[0].body.contains("pregnan"), "{}", notice[0].body);
 }

@@ -15,7 +15,7 @@ const NEW_PASSWORD: &str = "Copper-Kettle-Winter-8812";
 /// sender.
 async fn mail_to(portal: &Portal, to: &str, subject: &str) -> Option<String> {
     for _ in 0..100 {
-        let mail = backend::notify::outbox(&portal.db, 200).await.unwrap();
+        let mail = portal.outbox(200).await.unwrap();
         if let Some(m) = mail
             .iter()
             .rev()
@@ -30,10 +30,7 @@ async fn mail_to(portal: &Portal, to: &str, subject: &str) -> Option<String> {
 
 async fn mail_count(portal: &Portal) -> usize {
     tokio::time::sleep(Duration::from_millis(200)).await;
-    backend::notify::outbox(&portal.db, 1000)
-        .await
-        .unwrap()
-        .len()
+    portal.outbox(1000).await.unwrap().len()
 }
 
 fn token_in(body: &str) -> String {
@@ -50,7 +47,8 @@ async fn reset_link(portal: &Portal) -> String {
 /// Asks for a reset and waits for the new email (it is sent in the background).
 async fn reset_link_for(portal: &Portal, login: &str) -> String {
     let resets = || async {
-        backend::notify::outbox(&portal.db, 1000)
+        portal
+            .outbox(1000)
             .await
             .unwrap()
             .into_iter()
@@ -276,7 +274,7 @@ async fn a_password_reset_voids_a_sign_in_that_was_waiting_for_its_second_step_s
     };
     portal.request_password_reset(staff, &meta()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mail = backend::notify::outbox(&portal.db, 200).await.unwrap();
+    let mail = portal.outbox(200).await.unwrap();
     let token = token_in(
         &mail
             .iter()

@@ -7,7 +7,7 @@ use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
 use backend::release::ClinicActor;
 use backend::storage::entity::{observation, user_account};
 use backend::{Error, PatientAccess, Portal, Principal};
-use domain::records::{DateRange, ReleaseRule};
+use domain::records::{DateRange, Holdable, ReleaseRule};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -147,13 +147,20 @@ async fn a_held_result_does_not_exist_for_the_patient_until_released() {
     let fen = clinician(&portal).await;
     let e = invalid(
         portal
-            .hold_result(ClinicActor::Staff(&fen), &o.id, "too short", &meta())
+            .hold(
+                ClinicActor::Staff(&fen),
+                Holdable::Result,
+                &o.id,
+                "too short",
+                &meta(),
+            )
             .await,
     );
     assert!(e.contains("reason"), "{e}");
     portal
-        .hold_result(
+        .hold(
             ClinicActor::Staff(&fen),
+            Holdable::Result,
             &o.fhir_id,
             "Discuss the result in person at the next visit",
             &meta(),
@@ -206,7 +213,7 @@ async fn a_held_result_does_not_exist_for_the_patient_until_released() {
     portal.import_bundle(&clinic, &dara_bundle).await.unwrap();
     assert_eq!(visible(&portal, &a).await, 31);
     portal
-        .release_result(ClinicActor::Staff(&fen), &o.id, &meta())
+        .release(ClinicActor::Staff(&fen), Holdable::Result, &o.id, &meta())
         .await
         .unwrap();
     assert_eq!(visible(&portal, &a).await, 32);
@@ -229,8 +236,9 @@ async fn only_clinicians_hold_release_or_review_results() {
         .unwrap();
     let front_desk = portal.principal(Some(&s.token)).await.unwrap();
     let e = err(portal
-        .hold_result(
+        .hold(
             ClinicActor::Staff(&front_desk),
+            Holdable::Result,
             &o.id,
             "A reason that is long enough",
             &meta(),
@@ -245,8 +253,9 @@ async fn only_clinicians_hold_release_or_review_results() {
     assert!(matches!(e, Error::Forbidden), "{e:?}");
     // The command line (the clinic's operator) may.
     portal
-        .hold_result(
+        .hold(
             ClinicActor::CommandLine,
+            Holdable::Result,
             &o.id,
             "A reason that is long enough",
             &meta(),
@@ -254,7 +263,12 @@ async fn only_clinicians_hold_release_or_review_results() {
         .await
         .unwrap();
     let e = err(portal
-        .release_result(ClinicActor::CommandLine, "no-such-result", &meta())
+        .release(
+            ClinicActor::CommandLine,
+            Holdable::Result,
+            "no-such-result",
+            &meta(),
+        )
         .await);
     assert!(matches!(e, Error::NotFound), "{e:?}");
 }

@@ -126,7 +126,7 @@ impl TestApp {
             .invite_caregiver(&p, &email, Relationship::Child, scopes, 12, &meta)
             .await
             .unwrap();
-        let mail = backend::notify::outbox(&self.portal.db, 1).await.unwrap();
+        let mail = self.portal.outbox(1).await.unwrap();
         let link = mail[0].body.split('#').nth(1).unwrap();
         let invite: String = link.chars().take_while(|c| !c.is_whitespace()).collect();
         let dob = self
@@ -203,7 +203,7 @@ impl TestApp {
             )
             .await
             .unwrap();
-        let mail = backend::notify::outbox(&self.portal.db, 1).await.unwrap();
+        let mail = self.portal.outbox(1).await.unwrap();
         let body = &mail.last().unwrap().body;
         let code = body
             .split("Your confirmation code is ")

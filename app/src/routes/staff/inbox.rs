@@ -1,6 +1,6 @@
 //! The team inbox (unassigned / mine / closed) and one thread with reply, assign and close.
 
-use crate::api::staff::{AssignThread, CloseThread, inbox, staff_thread};
+use crate::api::staff::{AssignThread, CloseThread, MarkSensitivity, inbox, staff_thread};
 use crate::components::care::{MessageFields, conversation, suspended, thread_list};
 use crate::components::form::action_error;
 use domain::care::ThreadView;
@@ -36,8 +36,12 @@ fn thread(
     t: ThreadView,
     assign: ServerAction<AssignThread>,
     close: ServerAction<CloseThread>,
+    mark: ServerAction<MarkSensitivity>,
 ) -> AnyView {
     let id = t.row.id.clone();
+    let marking = t.may_mark.then(|| {
+        super::results::sensitivity_form(mark, "thread", id.clone(), t.sensitivity, "thread".into())
+    });
     let (id1, id2) = (id.clone(), id.clone());
     let closed = t.row.closed;
     let assignable = t.assignable.clone();
@@ -55,6 +59,9 @@ fn thread(
             )}
         </p>
         {talk}
+        {marking}
+        {action_error(mark.value())}
+        {move || mark.value().get().and_then(Result::ok).map(|m| view! { <p class="notice" role="status">{m}</p> })}
         {(!closed).then(move || view! {
             <form method="post" action="/staff/messages/send" enctype="multipart/form-data" class="message-form">
                 <h2>"Reply"</h2>
@@ -90,6 +97,7 @@ pub fn StaffThreadPage() -> impl IntoView {
     let query = use_query_map();
     let assign = ServerAction::<AssignThread>::new();
     let close = ServerAction::<CloseThread>::new();
+    let mark = ServerAction::<MarkSensitivity>::new();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let data = Resource::new(
         move || (id(), assign.version().get(), close.version().get()),
@@ -100,7 +108,7 @@ pub fn StaffThreadPage() -> impl IntoView {
         {move || query.with(|q| q.get("sent").is_some()).then(|| view! {
             <p class="notice" role="status">"Your reply was sent. The patient is told by email that a message is waiting."</p>
         })}
-        {suspended(data, move |t| thread(t, assign, close))}
+        {suspended(data, move |t| thread(t, assign, close, mark))}
     }
     .into_any()
 }

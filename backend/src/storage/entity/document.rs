@@ -19,6 +19,10 @@ pub struct Model {
     pub body: Option<String>,
     pub resource: Option<String>,
     pub sensitivity: Option<String>,
+    /// A clinician's hold: hidden from the patient until released.
+    pub held_at: Option<i64>,
+    pub held_by: Option<String>,
+    pub hold_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

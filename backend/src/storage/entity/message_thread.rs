@@ -23,6 +23,8 @@ pub struct Model {
     pub closed_at: Option<i64>,
     pub closed_by: Option<String>,
     pub sensitivity: Option<String>,
+    /// Who decided the sensitivity by hand (a clinician); `None` when it came from the codes.
+    pub sensitivity_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

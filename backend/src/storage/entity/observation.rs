@@ -30,6 +30,8 @@ pub struct Model {
     pub hold_reason: Option<String>,
     pub reviewed_at: Option<i64>,
     pub sensitivity: Option<String>,
+    /// Who decided the sensitivity by hand (a clinician); `None` when it came from the codes.
+    pub sensitivity_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
+    /// The clinic whose directory (and EHR feed) the row belongs to.
+    pub clinic_id: String,
     pub fhir_id: String,
     pub name: String,
     pub address: Option<String>,

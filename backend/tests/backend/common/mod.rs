@@ -286,9 +286,7 @@ pub async fn sign_in_blocked(portal: &Portal, login: &str, password: &str) -> Bl
 
 /// The 6-digit code in the newest confirmation email to `to`.
 pub async fn latest_email_code(portal: &Portal, to: &str) -> String {
-    let mails = backend::notify::outbox(&portal.db, 1000)
-        .await
-        .expect("read the outbox");
+    let mails = portal.outbox(1000).await.expect("read the outbox");
     let mail = mails
         .iter()
         .rev()
