@@ -448,7 +448,7 @@ impl Portal {
                 (d.date_at, row)
             }))
             .collect();
-        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.0));
         Ok(rows.into_iter().map(|(_, r)| r).collect())
     }
 }
