@@ -331,7 +331,10 @@ impl Portal {
             staff.meta(),
             staff.entry("result.review_list").category("results"),
             "results to review",
-            rows.iter().map(|x| x.patient_id.as_str()),
+            // A held row does not exist for its patient: not on their Activity either.
+            rows.iter()
+                .filter(|x| x.held_at.is_none())
+                .map(|x| x.patient_id.as_str()),
         )
         .await?;
         Ok(rows
@@ -409,10 +412,17 @@ impl Portal {
             staff.meta(),
             staff.entry("result.review_list").category("results"),
             "reports and visit notes",
+            // A held row does not exist for its patient: not on their Activity either.
             reports
                 .iter()
+                .filter(|r| r.held_at.is_none())
                 .map(|r| r.patient_id.as_str())
-                .chain(notes.iter().map(|d| d.patient_id.as_str())),
+                .chain(
+                    notes
+                        .iter()
+                        .filter(|d| d.held_at.is_none())
+                        .map(|d| d.patient_id.as_str()),
+                ),
         )
         .await?;
         let date = |at: Option<i64>| {

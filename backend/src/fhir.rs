@@ -810,7 +810,11 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
         },
         sensitivity_by: NotSet,
         patient_id: Set(patient_id),
-        report_id: Set(report_id.clone()),
+        // A corrected result sent without its report stays in the report (and under its hold).
+        report_id: match &report_id {
+            Some(r) => Set(Some(r.clone())),
+            None => NotSet,
+        },
         fhir_id: Set(id.to_owned()),
         category: Set(category),
         code: Set(first_code(r.get("code"), Some("http://loinc.org"))),

@@ -196,6 +196,13 @@ async fn a_held_report_hides_its_results_and_a_held_note_hides_from_the_visit() 
         .reports_and_notes(&clinician(&portal).await)
         .await
         .unwrap();
+    // Its audit entry is not on Dara's record: nothing held exists for her.
+    assert!(
+        audit_rows(&portal, "result.review_list")
+            .await
+            .iter()
+            .all(|r| r.patient_id.as_deref() != Some(dara.id.as_str()))
+    );
     for id in [&report.id, &note.id] {
         let row = listed.iter().find(|r| &r.id == id).expect("listed");
         assert_eq!(row.held.as_deref(), Some(REASON));
