@@ -9,17 +9,18 @@ export LEPTOS_OUTPUT_NAME := mhc
 # Tests share the release build's compiled dependencies instead of building everything twice.
 CARGO_TEST := cargo test --release --locked
 
-.PHONY: run test tools build fmt-check lint unit e2e e2e-deps load wasm-size clean-data help
+.PHONY: run test tools build bench fmt-check lint unit e2e e2e-deps load wasm-size clean-data help
 
 help:
 	@echo "make run    build and start the portal at http://127.0.0.1:3000 with demo data"
 	@echo "make test   formatting, clippy, all cargo tests, release build, Playwright in Chromium"
+	@echo "make bench  measure reads and sign-ins under load; writes docs/PERFORMANCE.md"
 
 tools:
 	@scripts/install-tools.sh
 
 build: tools
-	cargo leptos build --release --split
+	cargo leptos build --release --split --precompress
 
 run: build
 	PORTAL_DEMO=1 ./target/release/mhc serve
@@ -49,4 +50,8 @@ load:
 
 # The size of the shipped wasm, held to a budget (brotli).
 wasm-size:
-	node scripts/wasm-budget.mjs target/site/pkg/mhc.wasm
+	node scripts/wasm-budget.mjs
+
+# Figures that depend on the machine (not part of `make test`): docs/PERFORMANCE.md.
+bench: build
+	node scripts/bench.mjs

@@ -1,8 +1,16 @@
 // Prints the size of the shipped wasm (raw, gzip, brotli) and fails when brotli exceeds the budget.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 
-const file = process.argv[2] ?? 'target/site/pkg/mhc.wasm';
+// The main module's name carries its content hash, which the build lists in hash.txt.
+function mainModule() {
+  const hashes = readFileSync(join('target', 'release', 'hash.txt'), 'utf8');
+  const wasm = hashes.match(/^wasm:\s*(\S+)/m);
+  if (!wasm) throw new Error('hash.txt names no wasm file');
+  return join('target', 'site', 'pkg', `mhc.${wasm[1]}.wasm`);
+}
+const file = process.argv[2] ?? mainModule();
 // The budget: what a phone downloads before the page becomes interactive (the main module;
 // lazily loaded chunks such as the password-strength one come only with the page that needs
 // them). Raised from 320,000 when the second sign-in step, passkeys, Account and security and

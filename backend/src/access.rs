@@ -2,7 +2,7 @@
 //! handle, which this module hands out after checking the principal; record functions take it.
 
 pub use crate::audit::RequestMeta;
-use crate::audit::{self, Entry, Outcome};
+use crate::audit::{Entry, Outcome};
 use crate::{Error, Portal, Result};
 use domain::proxy::Scope;
 use domain::session::Role;
@@ -273,7 +273,7 @@ impl PatientAccess {
             .base(action, Outcome::Ok)
             .category(category)
             .detail(detail);
-        audit::record(&portal.db, portal.now(), &self.meta, e).await
+        portal.record_audit(portal.now(), &self.meta, e).await
     }
 
     /// Records a refused attempt on `object` (someone else's, or missing) and gives the
@@ -306,7 +306,7 @@ impl PatientAccess {
         if let Some(o) = object_id {
             e = e.object(o);
         }
-        audit::record(&portal.db, portal.now(), &self.meta, e).await
+        portal.record_audit(portal.now(), &self.meta, e).await
     }
 }
 
@@ -368,7 +368,7 @@ impl Portal {
                     .category(scope.as_str())
                     .detail(format!("scope not granted: {}", scope.as_str()));
                 e.on_behalf_of = Some(g.patient_id.clone());
-                audit::record(&self.db, self.now(), meta, e).await?;
+                self.record_audit(self.now(), meta, e).await?;
                 Err(Error::Refused(format!(
                     "Your access to this record does not include {}. Ask the patient to add it.",
                     scope.label().to_lowercase()
@@ -398,8 +398,7 @@ impl Portal {
 
     /// Audits a refusal and gives the 403 to answer.
     pub async fn deny(&self, p: &Principal, meta: &RequestMeta, why: &str) -> Result<Error> {
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             meta,
             Entry::new("access.denied", Outcome::Denied)

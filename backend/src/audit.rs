@@ -104,14 +104,9 @@ impl Entry {
     }
 }
 
-/// Writes an entry, inside the caller's transaction when given one. The row joins the hash
-/// chain: the head row is updated first, which serialises writers (a row lock on PostgreSQL,
-/// the write lock on SQLite) until the caller's transaction ends.
-pub async fn record<C>(db: &C, now: i64, meta: &RequestMeta, e: Entry) -> Result<()>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
-    let row = audit_event::Model {
+/// The row for an entry, not yet in the chain.
+pub(crate) fn row(now: i64, meta: &RequestMeta, e: Entry) -> audit_event::Model {
+    audit_event::Model {
         id: new_id(),
         at: now,
         actor_user_id: e.actor_user_id,
@@ -131,50 +126,41 @@ where
         seq: None,
         prev_hash: None,
         hash: None,
-    };
-    let txn = db.begin().await?;
-    append(&txn, row).await?;
-    txn.commit().await?;
-    Ok(())
+    }
 }
 
-/// Audits a staff list view: one entry for each patient the list showed, with the patient
-/// column set (so each patient's Activity lists it), all in one transaction; `what` names
-/// the list. A list that showed nobody is one entry without a patient.
-pub async fn record_list<'a, C>(
-    db: &C,
-    now: i64,
-    meta: &RequestMeta,
-    e: Entry,
-    what: &str,
-    patient_ids: impl IntoIterator<Item = &'a str>,
-) -> Result<()>
+/// Writes an entry inside the caller's transaction, so that it is committed (or not) with
+/// the change it records. Entries that stand alone go through [`Portal::record_audit`]
+/// (group commit). The row joins the hash chain: the head row is updated first, which
+/// serialises writers (a row lock on PostgreSQL, the write lock on SQLite) until the
+/// caller's transaction ends.
+///
+/// [`Portal::record_audit`]: crate::Portal::record_audit
+pub async fn record<C>(db: &C, now: i64, meta: &RequestMeta, e: Entry) -> Result<()>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let mut patients: Vec<&str> = patient_ids.into_iter().collect();
-    patients.sort_unstable();
-    patients.dedup();
     let txn = db.begin().await?;
-    if patients.is_empty() {
-        let none = e.clone().detail(format!("{what}: nobody shown"));
-        record(&txn, now, meta, none).await?;
-    }
-    for pid in patients {
-        let one = e.clone().patient(pid).detail(what);
-        record(&txn, now, meta, one).await?;
-    }
+    append_many(&txn, vec![row(now, meta, e)]).await?;
     txn.commit().await?;
     Ok(())
 }
 
-/// Puts `row` at the end of the chain (inside a transaction).
-async fn append(txn: &impl ConnectionTrait, mut row: audit_event::Model) -> Result<()> {
+/// Puts `rows` at the end of the chain, in order (inside a transaction): one lock on the
+/// head, one insert.
+pub(crate) async fn append_many(
+    txn: &impl ConnectionTrait,
+    mut rows: Vec<audit_event::Model>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let n = rows.len() as i64;
     // Taking the lock first: the increment is the write that makes other writers wait.
     audit_head::Entity::update_many()
         .col_expr(
             audit_head::Column::Seq,
-            Expr::col(audit_head::Column::Seq).add(1),
+            Expr::col(audit_head::Column::Seq).add(n),
         )
         .filter(audit_head::Column::Id.eq(1))
         .exec(txn)
@@ -183,16 +169,27 @@ async fn append(txn: &impl ConnectionTrait, mut row: audit_event::Model) -> Resu
         .one(txn)
         .await?
         .ok_or_else(|| Error::Unexpected("the audit chain head is missing".into()))?;
-    row.seq = Some(head.seq);
-    row.prev_hash = Some(head.hash.clone());
-    let hash = chain_hash(&row);
-    row.hash = Some(hash.clone());
+    let mut seq = head.seq - n;
+    let mut prev = head.hash;
+    for row in &mut rows {
+        seq += 1;
+        row.seq = Some(seq);
+        row.prev_hash = Some(prev);
+        let hash = chain_hash(row);
+        row.hash = Some(hash.clone());
+        prev = hash;
+    }
     audit_head::Entity::update_many()
-        .col_expr(audit_head::Column::Hash, Expr::value(hash))
+        .col_expr(audit_head::Column::Hash, Expr::value(prev))
         .filter(audit_head::Column::Id.eq(1))
         .exec(txn)
         .await?;
-    audit_event::ActiveModel::from(row).insert(txn).await?;
+    // Within SQLite's limit on bound values per statement (17 columns a row).
+    for chunk in rows.chunks(500) {
+        audit_event::Entity::insert_many(chunk.iter().cloned().map(audit_event::ActiveModel::from))
+            .exec(txn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -267,7 +264,7 @@ where
         audit_event::Entity::delete_by_id(r.id.clone())
             .exec(&txn)
             .await?;
-        append(&txn, r).await?;
+        append_many(&txn, vec![r]).await?;
     }
     txn.commit().await?;
     Ok(n)

@@ -96,8 +96,7 @@ impl Portal {
             .limit(25)
             .all(&self.db)
             .await?;
-        audit::record_list(
-            &self.db,
+        self.record_audit_list(
             self.now(),
             staff.meta(),
             staff.entry("patient.search"),
@@ -325,8 +324,7 @@ impl Portal {
             rows.iter().map(|o| o.patient_id.clone()).collect(),
         )
         .await?;
-        audit::record_list(
-            &self.db,
+        self.record_audit_list(
             self.now(),
             staff.meta(),
             staff.entry("result.review_list").category("results"),
@@ -406,8 +404,7 @@ impl Portal {
                 .collect(),
         )
         .await?;
-        audit::record_list(
-            &self.db,
+        self.record_audit_list(
             self.now(),
             staff.meta(),
             staff.entry("result.review_list").category("results"),

@@ -454,7 +454,8 @@ impl Portal {
                 .category(format.category())
                 .detail(detail.clone())
         };
-        crate::audit::record(&self.db, self.now(), access.meta(), entry(Outcome::Ok)).await?;
+        self.record_audit(self.now(), access.meta(), entry(Outcome::Ok))
+            .await?;
         let body = format!(
             "Someone chose to send you a health summary with {}. It is attached to this message.\n\nIf you did not expect it, delete this message.",
             self.settings.portal_name
@@ -473,7 +474,7 @@ impl Portal {
             )
             .await;
         if sent.is_err() {
-            crate::audit::record(&self.db, self.now(), access.meta(), entry(Outcome::Failed))
+            self.record_audit(self.now(), access.meta(), entry(Outcome::Failed))
                 .await?;
             return Err(Error::Invalid(
                 "The summary could not be sent to that address. Check it and try again.".into(),

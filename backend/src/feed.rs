@@ -2,7 +2,7 @@
 //! (created with `mhc token create`, shown once, stored as a SHA-256 hash). It runs the same
 //! import as `mhc import`.
 
-use crate::audit::{self, Entry, Outcome, RequestMeta};
+use crate::audit::{Entry, Outcome, RequestMeta};
 use crate::crypto;
 use crate::fhir::ImportSummary;
 use crate::storage::entity::api_token;
@@ -51,8 +51,7 @@ impl Portal {
         }
         .insert(&self.db)
         .await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             &RequestMeta::default(),
             Entry::new("api_token.created", Outcome::Ok)
@@ -90,8 +89,7 @@ impl Portal {
         if r.rows_affected != 1 {
             return Err(Error::NotFound);
         }
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             &RequestMeta::default(),
             Entry::new("api_token.revoked", Outcome::Ok)
@@ -119,8 +117,7 @@ impl Portal {
         match self.token_clinic(secret).await {
             Ok(t) => Ok(t),
             Err(e) => {
-                audit::record(
-                    &self.db,
+                self.record_audit(
                     self.now(),
                     meta,
                     Entry::new("import.feed", Outcome::Denied).detail("unknown or revoked token"),
@@ -166,8 +163,7 @@ impl Portal {
         } else {
             Outcome::Failed
         };
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             meta,
             Entry::new("import.feed", outcome)

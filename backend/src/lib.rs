@@ -3,6 +3,7 @@
 pub mod access;
 pub mod activity;
 pub mod audit;
+pub mod audit_writer;
 pub mod auth;
 pub mod ccda;
 pub mod clinic;
@@ -51,6 +52,8 @@ pub struct Portal {
     pub mailer: Arc<dyn Mailer>,
     pub passwords: Arc<PasswordService>,
     pub sms: Arc<dyn notify::SmsSender>,
+    /// Chains stand-alone audit entries in batches (group commit).
+    pub(crate) audit_writer: Arc<audit_writer::AuditWriter>,
 }
 
 impl Portal {
@@ -62,8 +65,10 @@ impl Portal {
     ) -> Self {
         let passwords = Arc::new(PasswordService::new(&settings));
         let sms = Arc::new(notify::OutboxMailer::new(db.clone(), clock.clone()));
+        let audit_writer = Arc::new(audit_writer::AuditWriter::new(db.clone()));
         Self {
             sms,
+            audit_writer,
             db,
             clock,
             settings: Arc::new(settings),

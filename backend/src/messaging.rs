@@ -612,8 +612,7 @@ impl Portal {
             .limit(200)
             .all(&self.db)
             .await?;
-        audit::record_list(
-            &self.db,
+        self.record_audit_list(
             self.now(),
             staff.meta(),
             staff.entry("message.inbox").category("messages"),
@@ -657,8 +656,7 @@ impl Portal {
         match t {
             Some(t) => Ok(t),
             None => {
-                audit::record(
-                    &self.db,
+                self.record_audit(
                     self.now(),
                     staff.meta(),
                     Entry::new("message.read", Outcome::Denied)
@@ -681,8 +679,7 @@ impl Portal {
             .filter(message_thread::Column::Id.eq(t.id.clone()))
             .exec(&self.db)
             .await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             staff.meta(),
             staff
@@ -861,8 +858,7 @@ impl Portal {
     ) -> Result<message_attachment::Model> {
         let (a, t) = self.attachment_and_thread(id).await?;
         let t = self.clinic_thread(staff, &t.id).await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             staff.meta(),
             staff

@@ -204,8 +204,7 @@ impl Portal {
             .order_by_asc(refill_request::Column::RequestedAt)
             .all(&self.db)
             .await?;
-        audit::record_list(
-            &self.db,
+        self.record_audit_list(
             self.now(),
             staff.meta(),
             staff.entry("refill.queue").category("medications"),

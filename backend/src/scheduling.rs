@@ -1031,8 +1031,7 @@ impl Portal {
             .order_by_asc(visit_request::Column::RequestedAt)
             .all(&self.db)
             .await?;
-        audit::record_list(
-            &self.db,
+        self.record_audit_list(
             self.now(),
             staff.meta(),
             staff.entry("appointment.requests").category("appointments"),
@@ -1739,8 +1738,7 @@ impl Portal {
             .into_iter()
             .filter(|a| zone.date_of(a.start_at) == day)
             .collect();
-        audit::record_list(
-            &self.db,
+        self.record_audit_list(
             self.now(),
             staff.meta(),
             staff.entry("appointment.schedule").category("appointments"),

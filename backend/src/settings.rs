@@ -21,8 +21,10 @@ pub struct Settings {
     pub argon2_m_kib: u32,
     pub argon2_t: u32,
     pub argon2_p: u32,
-    /// Concurrent password hashes; more wait briefly, then get "busy".
+    /// Threads that hash passwords (fewer than the cores); more hashes wait in a short queue.
     pub hash_concurrency: usize,
+    /// The longest a hash waits for a thread; the queue is sized to it, and what does not fit
+    /// is answered "busy" at once.
     pub hash_queue_wait: Duration,
     pub mail_from: String,
     pub portal_name: String,
@@ -75,10 +77,8 @@ impl Default for Settings {
             argon2_m_kib: 19_456,
             argon2_t: 2,
             argon2_p: 1,
-            hash_concurrency: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-            hash_queue_wait: Duration::from_secs(5),
+            hash_concurrency: crate::auth::hashing::default_workers(),
+            hash_queue_wait: Duration::from_millis(700),
             mail_from: "My Health Connection <no-reply@portal.localhost>".into(),
             portal_name: "My Health Connection".into(),
             public_url: "http://localhost:3000".into(),

@@ -1,5 +1,6 @@
 //! The `mhc` binary's library: configuration, start-up and the HTTP surface.
 
+pub mod assets;
 pub mod config;
 pub mod downloads;
 pub mod feed;
@@ -36,11 +37,16 @@ pub async fn open_portal(cfg: &Config) -> Result<Portal, String> {
 }
 
 /// Site settings for Leptos, with defaults that work from the repository root after a build.
+/// File names carry content hashes when the build wrote them (see [`assets`]).
 pub fn leptos_options(cfg: &Config) -> LeptosOptions {
+    let output = std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "mhc".into());
+    let pkg = std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into());
+    let hashed = assets::init(&cfg.site_root, &pkg, &output).is_some();
     LeptosOptions::builder()
-        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "mhc".into()))
+        .output_name(output)
         .site_root(cfg.site_root.clone())
-        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_pkg_dir(pkg)
         .site_addr(cfg.addr)
+        .hash_files(hashed)
         .build()
 }

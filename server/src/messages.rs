@@ -28,7 +28,8 @@ fn escape(s: &str) -> String {
 /// was typed).
 fn problem(status: StatusCode, message: &str, back: &str) -> Response {
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Message not sent · My Health Connection</title><link rel=\"stylesheet\" href=\"/pkg/mhc.css\"></head><body><main id=\"main\"><h1>Your message was not sent</h1><p class=\"alert\" role=\"alert\">{}</p><p>Use your browser's Back button to correct it: what you typed is kept there. Or <a href=\"{}\">go back to your messages</a>.</p></main></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Message not sent · My Health Connection</title><link rel=\"stylesheet\" href=\"{}\"></head><body><main id=\"main\"><h1>Your message was not sent</h1><p class=\"alert\" role=\"alert\">{}</p><p>Use your browser's Back button to correct it: what you typed is kept there. Or <a href=\"{}\">go back to your messages</a>.</p></main></body></html>",
+        crate::assets::stylesheet(),
         escape(message),
         escape(back)
     );

@@ -85,6 +85,8 @@ pub fn router(state: WebState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(middleware::from_fn(compress_same_site_only))
         .layer(middleware::from_fn(move |req, next| {
             security_headers(https, req, next)
         }))
@@ -196,24 +198,39 @@ async fn csrf(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Answers are compressed only for requests this site started (or the person typed): a page
+/// fetched at another site's bidding is sent uncompressed, so its length cannot be used to
+/// guess what it holds (BREACH). Static files come precompressed either way.
+async fn compress_same_site_only(mut req: Request, next: Next) -> Response {
+    let own = matches!(
+        req.headers()
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok()),
+        Some("same-origin" | "none")
+    );
+    if !own && !crate::assets::is_static(req.uri().path()) {
+        req.headers_mut().remove(header::ACCEPT_ENCODING);
+    }
+    next.run(req).await
+}
+
 /// Security headers on every response, and a fresh CSP nonce per request. The referrer is kept
 /// same-origin only: forms without JavaScript need it to come back with their errors.
 async fn security_headers(https: bool, mut req: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(nonce.clone());
-    let is_static = {
-        let p = req.uri().path();
-        p.starts_with("/pkg/")
-            || p.ends_with(".svg")
-            || p.ends_with(".png")
-            || p == "/manifest.webmanifest"
-    };
+    let path = req.uri().path();
+    let (is_static, hashed) = (
+        crate::assets::is_static(path),
+        crate::assets::is_hashed(path),
+    );
     let mut res: Response<Body> = next.run(req).await;
     let policy = format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     );
+    let status = res.status();
     let h = res.headers_mut();
     // A response that set a stricter policy of its own (user files: `sandbox`) keeps it.
     if !h.contains_key(header::CONTENT_SECURITY_POLICY)
@@ -248,8 +265,23 @@ async fn security_headers(https: bool, mut req: Request, next: Next) -> Response
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
-    // Pages and API answers may carry health information: never cached anywhere.
-    let cache = if is_static { "no-cache" } else { "no-store" };
+    // Pages and API answers may carry health information: never cached anywhere. A build file
+    // named after its content never changes; other static files are revalidated.
+    let cache = match (is_static, hashed && status.is_success()) {
+        (true, true) => "public, max-age=31536000, immutable",
+        (true, false) => "no-cache",
+        _ => "no-store",
+    };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    // At capacity (the password-hashing queue is full): the answer comes at once and says
+    // when to try again.
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        h.entry(header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static("1"));
+    }
+    if is_static {
+        // The same address answers brotli, gzip or plain by what the browser accepts.
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     res
 }

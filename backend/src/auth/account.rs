@@ -313,8 +313,7 @@ impl Portal {
                 ),
             )
             .await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             meta,
             Entry::new("email.change_started", Outcome::Ok).by_account(&user),
@@ -408,8 +407,7 @@ impl Portal {
                 ),
             )
             .await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             meta,
             Entry::new("phone.change_started", Outcome::Ok).by_account(&user),
@@ -474,8 +472,7 @@ impl Portal {
             .filter(user_account::Column::Id.eq(user.id.clone()))
             .exec(&self.db)
             .await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             meta,
             Entry::new("phone.removed", Outcome::Ok).by_account(&user),
@@ -615,8 +612,7 @@ impl Portal {
     pub async fn report_suspicious(&self, p: &Principal, meta: &RequestMeta) -> Result<()> {
         let user = self.account_of(p).await?;
         self.suspend(&user, None, meta).await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             meta,
             Entry::new("account.reported", Outcome::Ok).by_account(&user),

@@ -562,8 +562,7 @@ impl Portal {
         }
         .insert(&self.db)
         .await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             meta,
             Entry::new("signin.email_unconfirmed", Outcome::Denied)

@@ -485,8 +485,7 @@ impl Portal {
             }
             _ => return Err(Error::Invalid("That method does not send codes.".into())),
         }
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             meta,
             Entry::new("second_factor.code_sent", Outcome::Ok)
@@ -510,8 +509,7 @@ impl Portal {
         let tries = self.settings.second_factor_tries as i32;
         if !reserve_ticket_try(&self.db, &ticket.id, tries).await? {
             consume_ticket(&self.db, &ticket.id, now).await?;
-            audit::record(
-                &self.db,
+            self.record_audit(
                 now,
                 meta,
                 Entry::new("second_factor.failed", Outcome::Denied)
@@ -674,8 +672,7 @@ impl Portal {
             return Ok(false);
         }
         let left = unused_backup_codes(&self.db, &user.id).await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             meta,
             Entry::new("backup_code.used", Outcome::Ok)

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod activation;
 pub mod factors;
+pub mod hashing;
 pub mod passkeys;
 pub mod password;
 pub mod recovery;

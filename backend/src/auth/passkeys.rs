@@ -6,7 +6,7 @@
 use super::factors::{self, KIND_PASSKEY, T_SIGNIN};
 use super::signin::SignedIn;
 use super::throttle;
-use crate::audit::{self, Entry, Outcome, RequestMeta};
+use crate::audit::{Entry, Outcome, RequestMeta};
 use crate::storage::entity::{auth_factor, auth_ticket, user_account};
 use crate::{Error, Portal, Result, new_id};
 use base64::Engine;
@@ -198,8 +198,7 @@ impl Portal {
         if r.rows_affected != 1 {
             return Err(Error::NotFound);
         }
-        audit::record(
-            &self.db,
+        self.record_audit(
             self.now(),
             meta,
             Entry::new("factor.renamed", Outcome::Ok)
@@ -355,8 +354,7 @@ impl Portal {
             now,
         )
         .await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             meta,
             Entry::new("second_factor.failed", Outcome::Failed)
@@ -457,7 +455,7 @@ impl Portal {
             if let Some(b) = &ip_bucket {
                 throttle::record_failure(&self.db, b, now, None).await?;
             }
-            audit::record(&self.db, now, meta, entry).await?;
+            self.record_audit(now, meta, entry).await?;
             Err::<SignedIn, Error>(refused())
         };
         let Ok((uid, cred_id)) = wa.identify_discoverable_authentication(&response) else {
@@ -494,17 +492,13 @@ impl Portal {
             }
         };
         if user.locked_at.is_some() {
-            audit::record(&self.db, now, meta, refuse(Some(&user), "account locked")).await?;
+            self.record_audit(now, meta, refuse(Some(&user), "account locked"))
+                .await?;
             return Err(Error::Locked);
         }
         if user.suspended_at.is_some() {
-            audit::record(
-                &self.db,
-                now,
-                meta,
-                refuse(Some(&user), "account suspended"),
-            )
-            .await?;
+            self.record_audit(now, meta, refuse(Some(&user), "account suspended"))
+                .await?;
             return Err(Error::Invalid(
                 "This account is suspended. Contact your clinic to restore access.".into(),
             ));

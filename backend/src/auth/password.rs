@@ -1,5 +1,7 @@
-//! Password hashing (argon2id on the blocking pool, behind a semaphore) and the new-password rules.
+//! Password hashing (argon2id on its own bounded pool, see [`super::hashing`]) and the
+//! new-password rules.
 
+use super::hashing::HashPool;
 use crate::{Error, Result, Settings};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -8,12 +10,10 @@ use rand::rngs::OsRng;
 use std::collections::HashSet;
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
 
 pub struct PasswordService {
     params: Params,
-    permits: Arc<Semaphore>,
-    queue_wait: std::time::Duration,
+    pool: Arc<HashPool>,
     /// A real hash of a random password, verified against when the account does not
     /// exist, so an unknown name costs the same time as a known one.
     dummy: OnceLock<String>,
@@ -34,8 +34,7 @@ impl PasswordService {
             .expect("valid argon2 parameters");
         Self {
             params,
-            permits: Arc::new(Semaphore::new(s.hash_concurrency.max(1))),
-            queue_wait: s.hash_queue_wait,
+            pool: Arc::new(HashPool::new(s.hash_concurrency, s.hash_queue_wait)),
             dummy: OnceLock::new(),
         }
     }
@@ -44,24 +43,17 @@ impl PasswordService {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 
-    /// Runs `f` on the blocking pool once a hashing permit is free; "busy" if none frees up
-    /// within the queue wait, so a flood of sign-ins cannot exhaust memory.
+    /// Runs `f` on the hashing pool; "busy" at once when its queue is full.
     async fn with_permit<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
-        let permit = tokio::time::timeout(self.queue_wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| Error::Busy)?
-            .map_err(|_| Error::Busy)?;
-        let out = tokio::task::spawn_blocking(move || {
-            let out = f();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| Error::Unexpected(format!("hash task: {e}")))?;
-        Ok(out)
+        self.pool.run(f).await
+    }
+
+    /// How many hashes may wait for a thread (after [`Self::warm_up`], fitted to this machine).
+    pub fn queue_limit(&self) -> usize {
+        self.pool.queue_limit()
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String> {
@@ -77,10 +69,15 @@ impl PasswordService {
         .await?
     }
 
-    /// Computes the dummy hash ahead of the first sign-in, so that one costs no extra hash.
+    /// Computes the dummy hash ahead of the first sign-in, so that one costs no extra hash,
+    /// and fits the hashing queue to the time one verify takes here.
     pub async fn warm_up(&self) -> Result<()> {
         let p = Password::for_sign_in("warm-up password never used")?;
-        self.verify(&p, None).await.map(|_| ())
+        self.verify(&p, None).await?;
+        let started = std::time::Instant::now();
+        self.verify(&p, None).await?;
+        self.pool.fit_queue(started.elapsed());
+        Ok(())
     }
 
     /// Verifies `password` against `stored`, or against a dummy hash when there is no account.

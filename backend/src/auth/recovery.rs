@@ -47,8 +47,7 @@ impl Portal {
             throttle::record_failure(&self.db, &format!("reset:{b}"), now, None).await?;
         }
         let Some(user) = find_by_login(self, &login).await? else {
-            audit::record(
-                &self.db,
+            self.record_audit(
                 now,
                 meta,
                 Entry::new("password.reset_requested", Outcome::Failed).label("unknown account"),
@@ -63,7 +62,7 @@ impl Portal {
         }
         // Real and unknown accounts do the same work before answering (one audit row); the
         // link is made and sent in the background, so the timing does not tell them apart.
-        audit::record(&self.db, now, meta, entry).await?;
+        self.record_audit(now, meta, entry).await?;
         if active {
             let portal = self.clone();
             tokio::spawn(async move {
@@ -129,8 +128,7 @@ impl Portal {
             .one(&self.db)
             .await?;
         let Some(user) = user else {
-            audit::record(
-                &self.db,
+            self.record_audit(
                 now,
                 meta,
                 Entry::new("username.reminder", Outcome::Failed).label("unknown address"),
@@ -138,8 +136,7 @@ impl Portal {
             .await?;
             return Ok(());
         };
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             meta,
             Entry::new("username.reminder", Outcome::Ok).by_account(&user),

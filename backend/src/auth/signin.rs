@@ -90,7 +90,7 @@ impl Portal {
                     Some(u) => entry.by_account(u),
                     None => entry.label("unknown account"),
                 };
-                audit::record(&self.db, now, meta, entry).await?;
+                self.record_audit(now, meta, entry).await?;
                 return Err(e);
             }
             Err(e) => return Err(e),
@@ -159,13 +159,14 @@ impl Portal {
                 .detail(detail)
         };
         if user.locked_at.is_some() {
-            audit::record(&self.db, now, meta, deny("account locked")).await?;
+            self.record_audit(now, meta, deny("account locked")).await?;
             return Err(Error::Locked);
         }
         // A correct password: this attempt is not a failure, whatever happens next.
         throttle::release(&self.db, &bucket, attempt).await?;
         if user.suspended_at.is_some() {
-            audit::record(&self.db, now, meta, deny("account suspended")).await?;
+            self.record_audit(now, meta, deny("account suspended"))
+                .await?;
             return Err(Error::Invalid(
                 "This account is suspended. Contact your clinic to restore access.".into(),
             ));
@@ -193,8 +194,7 @@ impl Portal {
             Needed::Enrolment => (factors::T_ENROL, None),
         };
         let t = factors::issue_ticket(&self.db, Some(&user.id), purpose, now, ttl, None).await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             meta,
             Entry::new("signin.password_ok", Outcome::Ok)

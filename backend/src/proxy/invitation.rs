@@ -219,8 +219,7 @@ impl Portal {
             return Ok(());
         }
         let n = throttle::record_failure(&self.db, &bucket, now, None).await?;
-        audit::record(
-            &self.db,
+        self.record_audit(
             now,
             meta,
             Entry::new("proxy.accept", Outcome::Failed)

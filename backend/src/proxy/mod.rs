@@ -375,7 +375,7 @@ impl Portal {
             .category("proxy")
             .object(g.id.clone());
         e.on_behalf_of = Some(g.patient_id.clone());
-        audit::record(&self.db, self.now(), meta, e).await
+        self.record_audit(self.now(), meta, e).await
     }
 
     /// The name of the patient a session acts for, and the scopes it has (for the banner).

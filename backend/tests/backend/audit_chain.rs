@@ -173,6 +173,61 @@ async fn parallel_writers_keep_one_unbroken_chain() {
     );
 }
 
+/// Stand-alone entries go through the group-commit writer, mixed with entries written inside
+/// transactions: every acknowledged entry is in the one chain, each list's rows together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_committed_entries_are_all_in_one_unbroken_chain() {
+    let (portal, _) = portal().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let p = portal.clone();
+        tasks.spawn(async move {
+            let e = Entry::new("test.grouped", Outcome::Ok).detail(format!("read {i}"));
+            if i % 10 == 0 {
+                audit::record(&p.db, p.now(), &meta(), e).await
+            } else if i % 10 == 1 {
+                let ids = [format!("p{i}a"), format!("p{i}b"), format!("p{i}c")];
+                p.record_audit_list(
+                    p.now(),
+                    &meta(),
+                    e,
+                    "a list",
+                    ids.iter().map(|s| s.as_str()),
+                )
+                .await
+            } else {
+                p.record_audit(p.now(), &meta(), e).await
+            }
+        });
+    }
+    while let Some(t) = tasks.join_next().await {
+        t.unwrap().unwrap();
+    }
+    // 20 in transactions, 20 lists of three, 160 single entries.
+    let rows = chain(&portal).await;
+    assert_eq!(rows.len(), 20 + 60 + 160);
+    assert_eq!(
+        audit::verify(&portal.db).await.unwrap(),
+        Verdict::Intact { rows: 240 }
+    );
+    for i in (1..200).step_by(10) {
+        let seqs: Vec<i64> = rows
+            .iter()
+            .filter(|r| {
+                let mine = [format!("p{i}a"), format!("p{i}b"), format!("p{i}c")];
+                r.patient_id.as_ref().is_some_and(|p| mine.contains(p))
+            })
+            .map(|r| r.seq.unwrap())
+            .collect();
+        assert_eq!(seqs.len(), 3);
+        assert_eq!(
+            seqs[2] - seqs[0],
+            2,
+            "a list's entries are next to each other"
+        );
+    }
+}
+
 #[tokio::test]
 async fn rows_written_before_the_chain_existed_are_chained_at_start_up() {
     let (portal, _) = portal().await;

@@ -53,6 +53,36 @@ async fn a_session_is_over_at_exactly_fifteen_idle_minutes() {
 }
 
 #[tokio::test]
+async fn a_request_records_last_seen_at_most_once_a_minute() {
+    let (portal, clock) = portal().await;
+    seed(&portal).await;
+    let s = sign_in(&portal, READY_USERNAME, DEMO_PASSWORD).await;
+    let signed_in = session_row(&portal, &s.token).await.last_seen_at;
+    clock.advance(Duration::from_secs(59));
+    assert!(is_patient(&portal, &s.token).await);
+    assert_eq!(
+        session_row(&portal, &s.token).await.last_seen_at,
+        signed_in,
+        "no write within the minute"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert!(is_patient(&portal, &s.token).await);
+    assert_eq!(
+        session_row(&portal, &s.token).await.last_seen_at,
+        signed_in + 60_000
+    );
+    // The idle clock runs from the last recorded request: 15 minutes after it, the session
+    // is over even though a request came 59 seconds after that one.
+    clock.advance(Duration::from_secs(59));
+    assert!(is_patient(&portal, &s.token).await);
+    clock.advance(15 * MINUTE - Duration::from_secs(59));
+    assert_eq!(
+        portal.principal(Some(&s.token)).await.unwrap(),
+        Principal::anonymous()
+    );
+}
+
+#[tokio::test]
 async fn activity_every_ten_minutes_keeps_a_session_alive() {
     let (portal, clock) = portal().await;
     seed(&portal).await;

@@ -29,16 +29,26 @@ pub struct Reply {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_site("target/site").await
+}
+
+/// The app serving its static files from `site_root`.
+pub async fn spawn_app_with_site(site_root: &str) -> TestApp {
+    spawn_app_with(site_root, Settings::for_tests()).await
+}
+
+/// The app with its static files in `site_root` and other settings.
+pub async fn spawn_app_with(site_root: &str, settings: Settings) -> TestApp {
     let db = backend::storage::connect("sqlite::memory:").await.unwrap();
     backend::storage::migrate(&db).await.unwrap();
     let clock = Arc::new(TestClock::at(1_795_000_000_000));
     let mailer = Arc::new(OutboxMailer::new(db.clone(), clock.clone()));
-    let portal = Portal::new(db, clock.clone(), Settings::for_tests(), mailer);
+    let portal = Portal::new(db, clock.clone(), settings, mailer);
     let fixtures = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo"));
     demo::seed(&portal, fixtures).await.unwrap();
     let options = leptos::prelude::LeptosOptions::builder()
         .output_name("mhc")
-        .site_root("target/site")
+        .site_root(site_root)
         .build();
     let router = router(WebState {
         portal: portal.clone(),

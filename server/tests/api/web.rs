@@ -1,6 +1,6 @@
 //! The web surface: headers, CSRF, health probes, cookies, sign-out, redirects, bad input.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with, spawn_app_with_site};
 use axum::body::Body;
 use axum::http::Request;
 use backend::demo::{DEMO_PASSWORD, READY_USERNAME};
@@ -352,4 +352,151 @@ async fn a_person_lists_their_sessions_and_signs_out_everywhere_else() {
         .call("/api/sessions/end", &format!("id={}", me.id), Some(&laptop))
         .await;
     assert_eq!(own.status, 400);
+}
+
+/// A site folder as the release build leaves it: a content-hashed wasm with its brotli and
+/// gzip copies, and an unhashed public file.
+fn built_site() -> std::path::PathBuf {
+    let root = std::env::temp_dir().join(format!("mhc-site-{}", std::process::id()));
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let wasm = "mhc.AbCdEfGhIjKlMnOpQrStUv.wasm";
+    std::fs::write(pkg.join(wasm), vec![0u8; 4096]).unwrap();
+    std::fs::write(pkg.join(format!("{wasm}.br")), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join(format!("{wasm}.gz")), b"gzip bytes").unwrap();
+    std::fs::write(
+        root.join("icon.svg"),
+        "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    )
+    .unwrap();
+    root
+}
+
+async fn fetch(
+    app: &crate::helpers::TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, axum::http::HeaderMap, usize) {
+    let mut req = Request::get(path).header("host", "localhost:3000");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = app.send(req.body(Body::empty()).unwrap()).await;
+    (r.status, r.headers, r.body.len())
+}
+
+#[tokio::test]
+async fn hashed_build_files_are_cached_for_a_year_and_served_precompressed() {
+    let root = built_site();
+    let app = spawn_app_with_site(root.to_str().unwrap()).await;
+    let path = "/pkg/mhc.AbCdEfGhIjKlMnOpQrStUv.wasm";
+    let (status, h, len) = fetch(&app, path, &[("accept-encoding", "gzip, deflate, br")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(h["content-encoding"], "br");
+    assert_eq!(
+        len,
+        b"brotli bytes".len(),
+        "the brotli copy, not compressed again"
+    );
+    assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(h["vary"], "accept-encoding");
+    assert_eq!(h["content-type"], "application/wasm");
+    let (_, h, len) = fetch(&app, path, &[("accept-encoding", "gzip")]).await;
+    assert_eq!((h["content-encoding"].to_str().unwrap(), len), ("gzip", 10));
+    let (_, h, len) = fetch(&app, path, &[]).await;
+    assert!(h.get("content-encoding").is_none());
+    assert_eq!(len, 4096);
+    // A file whose name does not change with its content is revalidated.
+    let (status, h, _) = fetch(&app, "/icon.svg", &[]).await;
+    assert_eq!(
+        (status, h["cache-control"].to_str().unwrap()),
+        (200, "no-cache")
+    );
+    // A missing build file is not cached at all.
+    let (status, h, _) = fetch(&app, "/pkg/mhc.ZZZZZZZZZZZZZZZZZZZZZZ.wasm", &[]).await;
+    assert_eq!(status, 404);
+    assert_ne!(h["cache-control"], "public, max-age=31536000, immutable");
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[tokio::test]
+async fn pages_are_compressed_only_for_requests_this_site_started() {
+    let app = spawn_app().await;
+    let own = [
+        ("accept", "text/html"),
+        ("accept-encoding", "br"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let (status, h, _) = fetch(&app, "/signin", &own).await;
+    assert_eq!(status, 200);
+    assert_eq!(h["content-encoding"], "br");
+    assert_eq!(h["cache-control"], "no-store");
+    let typed = [("accept-encoding", "br"), ("sec-fetch-site", "none")];
+    assert_eq!(
+        fetch(&app, "/signin", &typed).await.1["content-encoding"],
+        "br"
+    );
+    // Another site's link or form: sent as is, so its length says nothing (BREACH).
+    for site in [Some("cross-site"), Some("same-site"), None] {
+        let mut headers = vec![("accept-encoding", "br")];
+        if let Some(s) = site {
+            headers.push(("sec-fetch-site", s));
+        }
+        let (status, h, _) = fetch(&app, "/signin", &headers).await;
+        assert_eq!(status, 200);
+        assert!(h.get("content-encoding").is_none(), "{site:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_beyond_the_hashing_queue_are_refused_at_once_with_retry_after() {
+    let settings = backend::Settings {
+        argon2_m_kib: 8192,
+        argon2_t: 3,
+        hash_concurrency: 1,
+        hash_queue_wait: std::time::Duration::from_millis(300),
+        ..backend::Settings::for_tests()
+    };
+    let app = spawn_app_with("target/site", settings).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let router = app.router.clone();
+        calls.spawn(async move {
+            use tower::ServiceExt;
+            let req = Request::post("/api/auth/sign_in")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", "application/json")
+                .header("host", "localhost:3000")
+                .header("origin", "http://localhost:3000")
+                .body(Body::from(format!(
+                    "login=nobody.{i}&password=wrong-password-123"
+                )))
+                .unwrap();
+            let started = std::time::Instant::now();
+            let res = router.oneshot(req).await.unwrap();
+            (
+                res.status().as_u16(),
+                res.headers().clone(),
+                started.elapsed(),
+            )
+        });
+    }
+    let (mut busy, mut refused) = (0, 0);
+    while let Some(r) = calls.join_next().await {
+        let (status, headers, took) = r.unwrap();
+        match status {
+            503 => {
+                busy += 1;
+                assert_eq!(headers["retry-after"], "1");
+            }
+            401 => refused += 1,
+            s => panic!("unexpected status {s}"),
+        }
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "answered in {took:?}"
+        );
+    }
+    assert!(busy >= 1, "the queue turned some away");
+    assert!(refused >= 1, "the hashing thread answered some");
 }
