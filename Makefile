@@ -20,7 +20,8 @@ tools:
 	@scripts/install-tools.sh
 
 build: tools
-	cargo leptos build --release --split --precompress
+	cargo leptos build --release --split
+	node scripts/seal-static.mjs
 
 run: build
 	PORTAL_DEMO=1 ./target/release/mhc serve

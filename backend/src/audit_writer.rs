@@ -8,7 +8,7 @@ use crate::audit::{self, Entry, RequestMeta};
 use crate::storage::entity::audit_event;
 use crate::{Error, Portal, Result};
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most entries one transaction chains.
@@ -21,29 +21,40 @@ struct Pending {
 
 pub struct AuditWriter {
     db: DatabaseConnection,
-    /// Started by the first entry, on the runtime that serves the requests.
-    queue: OnceLock<mpsc::UnboundedSender<Pending>>,
+    /// Started by the first entry, on the runtime that serves the requests; started again if
+    /// it has stopped (its runtime ended).
+    queue: Mutex<Option<mpsc::UnboundedSender<Pending>>>,
 }
 
 impl AuditWriter {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
-            queue: OnceLock::new(),
+            queue: Mutex::new(None),
         }
     }
 
     /// Chains `rows` (in this order, next to each other) and returns once they are committed.
     async fn write(&self, rows: Vec<audit_event::Model>) -> Result<()> {
-        let queue = self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(run(self.db.clone(), rx));
-            tx
-        });
         let (done, answer) = oneshot::channel();
-        queue
-            .send(Pending { rows, done })
-            .map_err(|_| Error::Unexpected("the audit writer has stopped".into()))?;
+        {
+            let mut queue = self
+                .queue
+                .lock()
+                .map_err(|_| Error::Unexpected("the audit queue is poisoned".into()))?;
+            let sender = match queue.as_ref() {
+                Some(tx) if !tx.is_closed() => tx.clone(),
+                _ => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    tokio::spawn(run(self.db.clone(), rx));
+                    *queue = Some(tx.clone());
+                    tx
+                }
+            };
+            sender
+                .send(Pending { rows, done })
+                .map_err(|_| Error::Unexpected("the audit writer has stopped".into()))?;
+        }
         answer
             .await
             .map_err(|_| Error::Unexpected("the audit writer has stopped".into()))?
@@ -67,18 +78,37 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::UnboundedReceiver<Pending>) {
         }
         let rows: Vec<audit_event::Model> =
             batch.iter().flat_map(|p| p.rows.iter().cloned()).collect();
-        let outcome = commit(&db, rows).await.map_err(|e| e.to_string());
+        if commit(&db, rows).await.is_ok() {
+            for p in batch.drain(..) {
+                let _ = p.done.send(Ok(()));
+            }
+            continue;
+        }
+        // One bad entry must not fail the others: each request's entries on their own.
         for p in batch.drain(..) {
-            let _ = p.done.send(outcome.clone());
+            let outcome = commit(&db, p.rows).await;
+            let _ = p.done.send(outcome);
         }
     }
 }
 
-async fn commit(db: &DatabaseConnection, rows: Vec<audit_event::Model>) -> Result<()> {
-    let txn = db.begin().await?;
-    audit::append_many(&txn, rows).await?;
-    txn.commit().await?;
-    Ok(())
+/// Chains and commits `rows` in one transaction, in a task of its own so that a panic comes
+/// back as an error instead of stopping the writer.
+async fn commit(
+    db: &DatabaseConnection,
+    rows: Vec<audit_event::Model>,
+) -> std::result::Result<(), String> {
+    let db = db.clone();
+    let task = tokio::spawn(async move {
+        let txn = db.begin().await?;
+        audit::append_many(&txn, rows).await?;
+        txn.commit().await?;
+        Ok::<(), Error>(())
+    });
+    match task.await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the audit write stopped: {e}")),
+    }
 }
 
 impl Portal {

@@ -16,7 +16,7 @@ use domain::records::{
     VitalView,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const LAB: &str = "laboratory";
 const VITALS: &str = "vital-signs";
@@ -89,9 +89,19 @@ impl Portal {
         access: &PatientAccess,
         range: &DateRange,
     ) -> Result<Vec<ResultDay>> {
-        let mut obs: Vec<observation::Model> = observation::Entity::find()
+        // The date filter runs in the database (on the (patient, date) index), and only the
+        // reports of the results shown are read.
+        let mut q = observation::Entity::find()
             .filter(observation::Column::Category.eq(LAB))
-            .filter(self.visible_results(access).await?)
+            .filter(self.visible_results(access).await?);
+        let (lo, hi) = range.bounds_ms();
+        if let Some(lo) = lo {
+            q = q.filter(observation::Column::EffectiveAt.gte(lo));
+        }
+        if let Some(hi) = hi {
+            q = q.filter(observation::Column::EffectiveAt.lt(hi));
+        }
+        let mut obs: Vec<observation::Model> = q
             .order_by_desc(observation::Column::EffectiveAt)
             .order_by_asc(observation::Column::Id)
             .all(&self.db)
@@ -99,7 +109,9 @@ impl Portal {
             .into_iter()
             .filter(|o| range.contains_ms(o.effective_at))
             .collect();
+        let shown: BTreeSet<String> = obs.iter().filter_map(|o| o.report_id.clone()).collect();
         let reports: BTreeMap<String, diagnostic_report::Model> = diagnostic_report::Entity::find()
+            .filter(diagnostic_report::Column::Id.is_in(shown))
             .filter(diagnostic_report::Column::PatientId.eq(access.patient_id()))
             .filter(diagnostic_report::Column::HeldAt.is_null())
             .filter(sensitivity_ok(

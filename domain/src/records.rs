@@ -173,6 +173,17 @@ impl DateRange {
         }))
     }
 
+    /// The range in Unix milliseconds for a database filter: from the first day's midnight
+    /// (UTC, inclusive) to the midnight after the last day (exclusive); `None` for an open end.
+    pub fn bounds_ms(&self) -> (Option<i64>, Option<i64>) {
+        let midnight = |d: time::Date| d.midnight().assume_utc().unix_timestamp() * 1000;
+        (
+            self.from.map(midnight),
+            self.to
+                .map(|t| t.next_day().map(midnight).unwrap_or(i64::MAX)),
+        )
+    }
+
     /// The same, for a FHIR date or dateTime's text (its first ten characters).
     pub fn contains_text(&self, t: Option<&str>) -> bool {
         self.contains(
@@ -528,4 +539,28 @@ pub struct ReleasePreferenceView {
     pub category: String,
     pub label: String,
     pub rule: ReleaseRule,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DateRange;
+
+    #[test]
+    fn bounds_cover_whole_days_and_agree_with_contains() {
+        let r = DateRange::parse("2026-09-15", "2026-09-16").unwrap();
+        let (lo, hi) = r.bounds_ms();
+        let (lo, hi) = (lo.unwrap(), hi.unwrap());
+        assert_eq!(lo, 1_789_430_400_000, "2026-09-15T00:00Z");
+        assert_eq!(
+            hi - lo,
+            2 * 86_400_000,
+            "up to the midnight after the last day"
+        );
+        for ms in [lo - 1, lo, hi - 1, hi] {
+            assert_eq!(r.contains_ms(Some(ms)), ms >= lo && ms < hi, "{ms}");
+        }
+        assert_eq!(DateRange::all().bounds_ms(), (None, None));
+        let open = DateRange::parse("", "2026-09-15").unwrap().bounds_ms();
+        assert_eq!((open.0, open.1), (None, Some(lo + 86_400_000)));
+    }
 }

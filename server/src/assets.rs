@@ -92,12 +92,18 @@ pub fn is_hashed(path: &str) -> bool {
         && hash.bytes().any(|b| b.is_ascii_alphanumeric())
 }
 
-/// Whether a request path is a static file at all (hashed or not).
+/// Whether a request path may be a static file (hashed or not): under `/pkg/`, or a file of
+/// the site's root folder (`/icon.svg`, `/manifest.webmanifest`). Routes such as
+/// `/results/x.png` are pages, and the response's type settles what the address cannot.
 pub fn is_static(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || path.ends_with(".svg")
-        || path.ends_with(".png")
-        || path == "/manifest.webmanifest"
+    if path.starts_with("/pkg/") {
+        return true;
+    }
+    let Some(file) = path.strip_prefix('/') else {
+        return false;
+    };
+    !file.contains('/')
+        && (file.ends_with(".svg") || file.ends_with(".png") || file == "manifest.webmanifest")
 }
 
 #[cfg(test)]
@@ -124,6 +130,9 @@ mod tests {
         assert!(!is_hashed("/pkg/AbCdEfGhIjKlMnOpQrStUv.wasm"));
         assert!(!is_hashed("/icon.AbCdEfGhIjKlMnOpQrStUv.svg"));
         assert!(!is_hashed("/pkg/mhc.AbCdEfGhIjKlMnOpQrStUv.html"));
+        assert!(is_static("/icon.svg") && is_static("/manifest.webmanifest"));
+        assert!(is_static("/pkg/anything"));
+        assert!(!is_static("/results/x.png") && !is_static("/messages/a.svg"));
     }
 
     #[test]

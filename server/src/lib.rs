@@ -42,6 +42,15 @@ pub fn leptos_options(cfg: &Config) -> LeptosOptions {
     let output = std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "mhc".into());
     let pkg = std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into());
     let hashed = assets::init(&cfg.site_root, &pkg, &output).is_some();
+    let plain = std::path::Path::new(&cfg.site_root)
+        .join(&pkg)
+        .join(format!("{output}.js"));
+    if !hashed && !plain.is_file() {
+        tracing::warn!(
+            "no built site in {}: pages will load without their script and style. Run `make build`, and keep hash.txt beside the mhc binary.",
+            cfg.site_root
+        );
+    }
     LeptosOptions::builder()
         .output_name(output)
         .site_root(cfg.site_root.clone())

@@ -200,7 +200,8 @@ async fn csrf(req: Request, next: Next) -> Response {
 
 /// Answers are compressed only for requests this site started (or the person typed): a page
 /// fetched at another site's bidding is sent uncompressed, so its length cannot be used to
-/// guess what it holds (BREACH). Static files come precompressed either way.
+/// guess what it holds (BREACH). Static files too: no other site has a reason to load them
+/// (`Cross-Origin-Resource-Policy: same-origin`).
 async fn compress_same_site_only(mut req: Request, next: Next) -> Response {
     let own = matches!(
         req.headers()
@@ -208,7 +209,7 @@ async fn compress_same_site_only(mut req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok()),
         Some("same-origin" | "none")
     );
-    if !own && !crate::assets::is_static(req.uri().path()) {
+    if !own {
         req.headers_mut().remove(header::ACCEPT_ENCODING);
     }
     next.run(req).await
@@ -267,7 +268,15 @@ async fn security_headers(https: bool, mut req: Request, next: Next) -> Response
     }
     // Pages and API answers may carry health information: never cached anywhere. A build file
     // named after its content never changes; other static files are revalidated.
-    let cache = match (is_static, hashed && status.is_success()) {
+    // What looked like a file by its address but is a page (a route, or the not-found page
+    // under /pkg/) is a page.
+    let page = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    let is_static = is_static && !page;
+    let unchanged = status.is_success() || status == StatusCode::NOT_MODIFIED;
+    let cache = match (is_static, hashed && unchanged) {
         (true, true) => "public, max-age=31536000, immutable",
         (true, false) => "no-cache",
         _ => "no-store",

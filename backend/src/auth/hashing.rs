@@ -17,7 +17,7 @@ struct Queued {
 }
 
 pub struct HashPool {
-    sender: Mutex<mpsc::Sender<Queued>>,
+    sender: mpsc::Sender<Queued>,
     shared: Arc<Shared>,
     pub workers: usize,
 }
@@ -58,7 +58,7 @@ impl HashPool {
                 .expect("a password hashing thread starts");
         }
         Self {
-            sender: Mutex::new(tx),
+            sender: tx,
             shared,
             workers,
         }
@@ -102,12 +102,7 @@ impl HashPool {
             job,
             since: Instant::now(),
         };
-        let sent = self
-            .sender
-            .lock()
-            .map_err(|_| Error::Unexpected("the hashing queue is poisoned".into()))?
-            .send(queued);
-        if sent.is_err() {
+        if self.sender.send(queued).is_err() {
             s.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(Error::Unexpected("the hashing threads stopped".into()));
         }
@@ -128,7 +123,10 @@ fn worker(rx: Arc<Mutex<mpsc::Receiver<Queued>>>, shared: Arc<Shared>) {
         if q.since.elapsed() > shared.deadline {
             continue;
         }
-        (q.job)();
+        // A job that panics answers its caller with an error (its sender is dropped) and
+        // leaves the thread working.
+        let job = q.job;
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
     }
 }
 
@@ -137,8 +135,7 @@ fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority on the calling thread's own id; no memory is shared with the call.
     unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
     }
 }
 

@@ -91,7 +91,7 @@ pub async fn resolve(
     // At most one write a minute per session, so that reads do not queue behind writes. The
     // idle clock then runs from up to a minute before the last request: a session ends early
     // rather than late.
-    if now - s.last_seen_at >= TOUCH_EVERY_MS {
+    if now - s.last_seen_at >= touch_every(portal.settings.idle_timeout).as_millis() as i64 {
         user_session::Entity::update_many()
             .col_expr(user_session::Column::LastSeenAt, Expr::value(now))
             .filter(user_session::Column::Id.eq(s.id.clone()))
@@ -101,8 +101,11 @@ pub async fn resolve(
     Ok((s, u))
 }
 
-/// How stale a session's `last_seen_at` may get before a request records it again.
-pub const TOUCH_EVERY_MS: i64 = 60_000;
+/// How stale a session's `last_seen_at` may get before a request records it again: a
+/// minute, or a quarter of a short idle timeout.
+pub fn touch_every(idle: std::time::Duration) -> std::time::Duration {
+    (idle / 4).min(std::time::Duration::from_secs(60))
+}
 
 pub async fn end(
     db: &impl ConnectionTrait,

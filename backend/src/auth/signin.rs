@@ -179,8 +179,11 @@ impl Portal {
         }
 
         // Hashing must not hold the database's write lock, so it happens first.
-        if verified == Verified::YesRehash {
-            let h = self.passwords.hash(&password).await?;
+        // The rehash is best effort: when the hashing pool is full, the verified sign-in goes
+        // on and the next one rehashes.
+        if verified == Verified::YesRehash
+            && let Ok(h) = self.passwords.hash(&password).await
+        {
             user_account::Entity::update_many()
                 .col_expr(user_account::Column::PasswordHash, Expr::value(h))
                 .filter(user_account::Column::Id.eq(user.id.clone()))
@@ -432,7 +435,11 @@ impl Portal {
             display_name: format!("{} {}", u.given_name, u.family_name),
             first_name: u.given_name,
             role: p.role().unwrap_or(Role::Patient),
-            idle_timeout_secs: self.settings.idle_timeout.as_secs(),
+            // The page warns and signs out by this; the server may have recorded the last
+            // request up to one touch interval before the page's own last one.
+            idle_timeout_secs: (self.settings.idle_timeout
+                - session::touch_every(self.settings.idle_timeout))
+            .as_secs(),
             acting_scopes: acting.as_ref().map(|a| a.1.clone()).unwrap_or_default(),
             acting_for: acting.map(|a| a.0),
         })

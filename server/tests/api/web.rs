@@ -415,7 +415,10 @@ async fn hashed_build_files_are_cached_for_a_year_and_served_precompressed() {
     // A missing build file is not cached at all.
     let (status, h, _) = fetch(&app, "/pkg/mhc.ZZZZZZZZZZZZZZZZZZZZZZ.wasm", &[]).await;
     assert_eq!(status, 404);
-    assert_ne!(h["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(h["cache-control"], "no-store", "the not-found page is a page");
+    // A route whose address ends like a file is a page too.
+    let (_, h, _) = fetch(&app, "/results/x.png", &[("accept-encoding", "br")]).await;
+    assert_eq!(h["cache-control"], "no-store");
     std::fs::remove_dir_all(root).unwrap();
 }
 
