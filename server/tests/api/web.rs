@@ -390,7 +390,9 @@ async fn hashed_build_files_are_cached_for_a_year_and_served_precompressed() {
     let root = built_site();
     let app = spawn_app_with_site(root.to_str().unwrap()).await;
     let path = "/pkg/mhc.AbCdEfGhIjKlMnOpQrStUv.wasm";
-    let (status, h, len) = fetch(&app, path, &[("accept-encoding", "gzip, deflate, br")]).await;
+    let own = ("sec-fetch-site", "same-origin");
+    let (status, h, len) =
+        fetch(&app, path, &[("accept-encoding", "gzip, deflate, br"), own]).await;
     assert_eq!(status, 200);
     assert_eq!(h["content-encoding"], "br");
     assert_eq!(
@@ -401,8 +403,13 @@ async fn hashed_build_files_are_cached_for_a_year_and_served_precompressed() {
     assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
     assert_eq!(h["vary"], "accept-encoding");
     assert_eq!(h["content-type"], "application/wasm");
-    let (_, h, len) = fetch(&app, path, &[("accept-encoding", "gzip")]).await;
+    let (_, h, len) = fetch(&app, path, &[("accept-encoding", "gzip"), own]).await;
     assert_eq!((h["content-encoding"].to_str().unwrap(), len), ("gzip", 10));
+    // Not asked for, or asked for by another site: the file as it is.
+    let cross = ("sec-fetch-site", "cross-site");
+    let (_, h, len) = fetch(&app, path, &[("accept-encoding", "br"), cross]).await;
+    assert!(h.get("content-encoding").is_none());
+    assert_eq!(len, 4096);
     let (_, h, len) = fetch(&app, path, &[]).await;
     assert!(h.get("content-encoding").is_none());
     assert_eq!(len, 4096);
@@ -415,7 +422,10 @@ async fn hashed_build_files_are_cached_for_a_year_and_served_precompressed() {
     // A missing build file is not cached at all.
     let (status, h, _) = fetch(&app, "/pkg/mhc.ZZZZZZZZZZZZZZZZZZZZZZ.wasm", &[]).await;
     assert_eq!(status, 404);
-    assert_eq!(h["cache-control"], "no-store", "the not-found page is a page");
+    assert_eq!(
+        h["cache-control"], "no-store",
+        "the not-found page is a page"
+    );
     // A route whose address ends like a file is a page too.
     let (_, h, _) = fetch(&app, "/results/x.png", &[("accept-encoding", "br")]).await;
     assert_eq!(h["cache-control"], "no-store");
