@@ -54,6 +54,8 @@ pub struct Portal {
     pub sms: Arc<dyn notify::SmsSender>,
     /// Chains stand-alone audit entries in batches (group commit).
     pub(crate) audit_writer: Arc<audit_writer::AuditWriter>,
+    /// Each session's latest request, exact (the database copy is at most a minute old).
+    pub(crate) seen: Arc<auth::session::SeenSessions>,
 }
 
 impl Portal {
@@ -69,6 +71,7 @@ impl Portal {
         Self {
             sms,
             audit_writer,
+            seen: Arc::default(),
             db,
             clock,
             settings: Arc::new(settings),

@@ -43,14 +43,6 @@ impl PasswordService {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 
-    /// Runs `f` on the hashing pool; "busy" at once when its queue is full.
-    async fn with_permit<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T> {
-        self.pool.run(f).await
-    }
-
     /// How many hashes may wait for a thread (after [`Self::warm_up`], fitted to this machine).
     pub fn queue_limit(&self) -> usize {
         self.pool.queue_limit()
@@ -59,14 +51,15 @@ impl PasswordService {
     pub async fn hash(&self, password: &Password) -> Result<String> {
         let argon = self.argon();
         let pw = password.expose().to_owned();
-        self.with_permit(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            argon
-                .hash_password(pw.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| Error::Unexpected(format!("hash: {e}")))
-        })
-        .await?
+        self.pool
+            .run(move || {
+                let salt = SaltString::generate(&mut OsRng);
+                argon
+                    .hash_password(pw.as_bytes(), &salt)
+                    .map(|h| h.to_string())
+                    .map_err(|e| Error::Unexpected(format!("hash: {e}")))
+            })
+            .await?
     }
 
     /// Computes the dummy hash ahead of the first sign-in, so that one costs no extra hash,
@@ -96,24 +89,25 @@ impl PasswordService {
         let pw = password.expose().to_owned();
         let want = self.params.clone();
         let argon = self.argon();
-        self.with_permit(move || {
-            let Ok(parsed) = PasswordHash::new(&phc) else {
-                return Verified::No;
-            };
-            let ok = argon.verify_password(pw.as_bytes(), &parsed).is_ok();
-            if !ok || !real {
-                return Verified::No;
-            }
-            let weaker = Params::try_from(&parsed)
-                .map(|p| p.m_cost() < want.m_cost() || p.t_cost() < want.t_cost())
-                .unwrap_or(true);
-            if parsed.algorithm != argon2::ARGON2ID_IDENT || weaker {
-                Verified::YesRehash
-            } else {
-                Verified::Yes
-            }
-        })
-        .await
+        self.pool
+            .run(move || {
+                let Ok(parsed) = PasswordHash::new(&phc) else {
+                    return Verified::No;
+                };
+                let ok = argon.verify_password(pw.as_bytes(), &parsed).is_ok();
+                if !ok || !real {
+                    return Verified::No;
+                }
+                let weaker = Params::try_from(&parsed)
+                    .map(|p| p.m_cost() < want.m_cost() || p.t_cost() < want.t_cost())
+                    .unwrap_or(true);
+                if parsed.algorithm != argon2::ARGON2ID_IDENT || weaker {
+                    Verified::YesRehash
+                } else {
+                    Verified::Yes
+                }
+            })
+            .await
     }
 
     /// Applies every new-password rule: length and personal details (domain), the shipped

@@ -75,9 +75,10 @@ pub async fn resolve(
         return Err(Error::Unauthenticated);
     }
     let idle = portal.settings.idle_timeout.as_millis() as i64;
+    let last_seen = portal.seen.latest(&s.id, s.last_seen_at);
     let reason = if now >= s.expires_at {
         Some("expired")
-    } else if now - s.last_seen_at >= idle {
+    } else if now - last_seen >= idle {
         Some("idle")
     } else if u.suspended_at.is_some() {
         Some("suspended")
@@ -88,9 +89,10 @@ pub async fn resolve(
         end(db, &s.id, reason, now).await?;
         return Err(Error::Unauthenticated);
     }
-    // At most one write a minute per session, so that reads do not queue behind writes. The
-    // idle clock then runs from up to a minute before the last request: a session ends early
-    // rather than late.
+    // The exact time goes to memory; the database gets it at most once per touch interval, so
+    // that reads do not queue behind writes. Another instance sees the stored time: at most a
+    // touch interval old, so a session it judges ends early rather than late.
+    portal.seen.note(&s.id, now, idle);
     if now - s.last_seen_at >= touch_every(portal.settings.idle_timeout).as_millis() as i64 {
         user_session::Entity::update_many()
             .col_expr(user_session::Column::LastSeenAt, Expr::value(now))
@@ -99,6 +101,40 @@ pub async fn resolve(
             .await?;
     }
     Ok((s, u))
+}
+
+/// The latest request of each session this instance has served, to the millisecond.
+#[derive(Default)]
+pub struct SeenSessions {
+    inner: std::sync::Mutex<Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
+    at: std::collections::HashMap<String, i64>,
+    /// Sessions idle past the timeout are dropped when the map grows to this size.
+    prune_at: usize,
+}
+
+impl SeenSessions {
+    /// The later of the stored time and the one noted here.
+    fn latest(&self, session_id: &str, stored: i64) -> i64 {
+        let noted = self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|m| m.at.get(session_id).copied());
+        noted.map_or(stored, |t| t.max(stored))
+    }
+
+    fn note(&self, session_id: &str, now: i64, idle_ms: i64) {
+        let Ok(mut m) = self.inner.lock() else { return };
+        m.at.insert(session_id.to_owned(), now);
+        if m.at.len() >= m.prune_at {
+            m.at.retain(|_, t| now - *t < idle_ms);
+            m.prune_at = (m.at.len() * 2).max(1024);
+        }
+    }
 }
 
 /// How stale a session's `last_seen_at` may get before a request records it again: a

@@ -435,11 +435,7 @@ impl Portal {
             display_name: format!("{} {}", u.given_name, u.family_name),
             first_name: u.given_name,
             role: p.role().unwrap_or(Role::Patient),
-            // The page warns and signs out by this; the server may have recorded the last
-            // request up to one touch interval before the page's own last one.
-            idle_timeout_secs: (self.settings.idle_timeout
-                - session::touch_every(self.settings.idle_timeout))
-            .as_secs(),
+            idle_timeout_secs: self.settings.idle_timeout.as_secs(),
             acting_scopes: acting.as_ref().map(|a| a.1.clone()).unwrap_or_default(),
             acting_for: acting.map(|a| a.0),
         })

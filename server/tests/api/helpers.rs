@@ -63,6 +63,22 @@ pub async fn spawn_app_with(site_root: &str, settings: Settings) -> TestApp {
     }
 }
 
+/// A form POST to a server function as the browser's JavaScript client sends it.
+pub fn form_request(path: &str, form: &str, session: Option<&str>) -> Request<Body> {
+    let mut req = Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .header("host", "localhost:3000")
+        .header("origin", "http://localhost:3000");
+    if let Some(token) = session {
+        req = req.header(
+            "cookie",
+            format!("{}={token}", backend::auth::session::COOKIE),
+        );
+    }
+    req.body(Body::from(form.to_owned())).unwrap()
+}
+
 impl TestApp {
     pub async fn send(&self, req: Request<Body>) -> Reply {
         let res: Response<Body> = self.router.clone().oneshot(req).await.unwrap();
@@ -78,19 +94,7 @@ impl TestApp {
 
     /// POSTs a form to a server function as the browser's JavaScript client would.
     pub async fn call(&self, path: &str, form: &str, session: Option<&str>) -> Reply {
-        let mut req = Request::post(path)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("accept", "application/json")
-            .header("host", "localhost:3000")
-            .header("origin", "http://localhost:3000");
-        if let Some(token) = session {
-            req = req.header(
-                "cookie",
-                format!("{}={token}", backend::auth::session::COOKIE),
-            );
-        }
-        self.send(req.body(Body::from(form.to_owned())).unwrap())
-            .await
+        self.send(form_request(path, form, session)).await
     }
 
     pub async fn get(&self, path: &str, session: Option<&str>) -> Reply {

@@ -476,15 +476,8 @@ async fn sign_ins_beyond_the_hashing_queue_are_refused_at_once_with_retry_after(
         let router = app.router.clone();
         calls.spawn(async move {
             use tower::ServiceExt;
-            let req = Request::post("/api/auth/sign_in")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .header("accept", "application/json")
-                .header("host", "localhost:3000")
-                .header("origin", "http://localhost:3000")
-                .body(Body::from(format!(
-                    "login=nobody.{i}&password=wrong-password-123"
-                )))
-                .unwrap();
+            let form = format!("login=nobody.{i}&password=wrong-password-123");
+            let req = crate::helpers::form_request("/api/auth/sign_in", &form, None);
             let started = std::time::Instant::now();
             let res = router.oneshot(req).await.unwrap();
             (
