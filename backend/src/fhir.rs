@@ -10,6 +10,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::Expr,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -149,8 +150,8 @@ struct Ctx<'a> {
     refs: HashMap<String, (String, String)>,
     /// patient logical id → patient row id.
     patients: HashMap<String, String>,
-    /// observation logical id → report row id.
-    report_of: HashMap<String, String>,
+    /// observation logical id → (report row id, its place in the report's list).
+    report_of: HashMap<String, (String, i32)>,
     summary: ImportSummary,
 }
 
@@ -734,10 +735,19 @@ async fn import_report(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()> {
     };
     let row = upsert!(cx, diagnostic_report, "DiagnosticReport", id, am);
     if let Some(results) = r.get("result").and_then(Value::as_array) {
-        for res in results {
-            if let Some(lid) = cx.target(Some(res)) {
-                cx.report_of.insert(lid, row.clone());
-            }
+        for (i, res) in results.iter().enumerate() {
+            let Some(lid) = cx.target(Some(res)) else {
+                continue;
+            };
+            let position = i32::try_from(i).unwrap_or(i32::MAX);
+            // A report that lists its results in a new order reorders the ones already stored.
+            observation::Entity::update_many()
+                .col_expr(observation::Column::ReportPosition, Expr::value(position))
+                .filter(observation::Column::FhirId.eq(lid.as_str()))
+                .filter(observation::Column::ReportId.eq(row.as_str()))
+                .exec(cx.txn)
+                .await?;
+            cx.report_of.insert(lid, (row.clone(), position));
         }
     }
     Ok(())
@@ -781,7 +791,7 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
         value_num = None;
     }
     let range = r.get("referenceRange").and_then(|v| v.get(0));
-    let report_id = cx.report_of.get(id).cloned();
+    let (report_id, report_position) = cx.report_of.get(id).cloned().unzip();
     if let Some(rid) = &report_id {
         let same_patient = diagnostic_report::Entity::find_by_id(rid.clone())
             .one(cx.txn)
@@ -813,6 +823,10 @@ async fn import_observation(cx: &mut Ctx<'_>, id: &str, r: &Value) -> Result<()>
         // A corrected result sent without its report stays in the report (and under its hold).
         report_id: match &report_id {
             Some(r) => Set(Some(r.clone())),
+            None => NotSet,
+        },
+        report_position: match report_position {
+            Some(p) => Set(Some(p)),
             None => NotSet,
         },
         fhir_id: Set(id.to_owned()),

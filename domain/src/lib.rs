@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod care;
+pub mod page;
 pub mod person;
 pub mod proxy;
 pub mod records;

@@ -1,6 +1,7 @@
 //! The health record's sections: each list takes an optional date range (`YYYY-MM-DD`).
 
 use crate::error::AppError;
+use domain::page::Page;
 use domain::records::{
     AllergyView, ImmunizationView, MedicationView, ProblemView, RecordHighlights,
     ReleasePreferenceView, VisitView, VitalView,
@@ -19,6 +20,14 @@ pub(crate) mod ssr {
     /// The range from the form's fields; a bad date is a 400 that says what to fix.
     pub fn range(from: Option<String>, to: Option<String>) -> Result<DateRange, AppError> {
         DateRange::parse(from.as_deref().unwrap_or(""), to.as_deref().unwrap_or(""))
+            .map_err(|e| AppError::BadRequest(e.0))
+    }
+
+    /// Where an older page starts, from the address's `before=` (empty for the newest).
+    pub fn before(raw: Option<String>) -> Result<Option<domain::page::Before>, AppError> {
+        raw.filter(|b| !b.trim().is_empty())
+            .map(|b| domain::page::Before::parse(&b))
+            .transpose()
             .map_err(|e| AppError::BadRequest(e.0))
     }
 
@@ -111,17 +120,18 @@ pub async fn list_vitals(
     .await
 }
 
+/// One page of visit summaries, newest first; `before` (the previous page's `earlier`) asks
+/// for older ones.
 #[server(prefix = "/api", endpoint = "record/visits")]
 pub async fn list_visits(
     from: Option<String>,
     to: Option<String>,
-) -> Result<Vec<VisitView>, AppError> {
-    ssr::ranged(
-        domain::proxy::Scope::Visits,
-        from,
-        to,
-        |p, a, r| async move { p.list_visits(&a, &r).await },
-    )
+    before: Option<String>,
+) -> Result<Page<VisitView>, AppError> {
+    let before = ssr::before(before)?;
+    ssr::ranged(domain::proxy::Scope::Visits, from, to, |p, a, r| async move {
+        p.visits_page(&a, &r, before).await
+    })
     .await
 }
 

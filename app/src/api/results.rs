@@ -1,21 +1,23 @@
 //! Test results.
 
 use crate::error::AppError;
+use domain::page::Page;
 use domain::records::{ResultDay, ResultDetail};
 use leptos::prelude::*;
 
-/// Released results, optionally between two dates (`YYYY-MM-DD`, both included).
+/// One page of released results, newest first, optionally between two dates (`YYYY-MM-DD`,
+/// both included); `before` (from the previous page's `earlier`) asks for older ones.
 #[server(prefix = "/api", endpoint = "results/list")]
 pub async fn list_results(
     from: Option<String>,
     to: Option<String>,
-) -> Result<Vec<ResultDay>, AppError> {
-    super::record::ssr::ranged(
-        domain::proxy::Scope::Results,
-        from,
-        to,
-        |p, a, r| async move { p.list_results(&a, &r).await },
-    )
+    before: Option<String>,
+) -> Result<Page<ResultDay>, AppError> {
+    use super::record::ssr;
+    let before = ssr::before(before)?;
+    ssr::ranged(domain::proxy::Scope::Results, from, to, |p, a, r| async move {
+        p.results_page(&a, &r, before).await
+    })
     .await
 }
 

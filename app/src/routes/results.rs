@@ -3,7 +3,7 @@
 use crate::api::record::{SetReleasePreference, release_preferences};
 use crate::api::results::{get_result, list_results};
 use crate::components::form::action_error;
-use crate::components::record::{DateFilter, empty, ranged_list};
+use crate::components::record::{DateFilter, empty, paged_list};
 use crate::error::AppError;
 use domain::records::{Flag, ReleasePreferenceView, ReleaseRule, ResultDay, ResultDetail, Trend};
 use leptos::prelude::*;
@@ -97,7 +97,7 @@ pub fn ResultsPage() -> impl IntoView {
         <Title text="Test results" />
         <h1>"Test results"</h1>
         <DateFilter what="collected" />
-        {ranged_list(list_results, days_view)}
+        {paged_list(list_results, days_view)}
         <ReleasePreferences />
     }
     .into_any()

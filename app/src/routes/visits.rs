@@ -1,7 +1,7 @@
 //! Visit summaries: when, with whom, where, why, what was found and decided, and the notes.
 
 use crate::api::record::list_visits;
-use crate::components::record::{DateFilter, empty, ranged_list};
+use crate::components::record::{DateFilter, empty, paged_list};
 use domain::records::VisitView;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -76,7 +76,7 @@ pub fn VisitsPage() -> impl IntoView {
         <Title text="Visit summaries" />
         <h1>"Visit summaries"</h1>
         <DateFilter what="seen" />
-        {ranged_list(list_visits, list)}
+        {paged_list(list_visits, list)}
     }
     .into_any()
 }

@@ -14,6 +14,7 @@ use std::path::Path;
 
 mod clinic_day;
 pub mod family;
+pub mod labs;
 
 pub const CLINIC_NAME: &str = "Riverside Family Clinic";
 /// The demo clinic's wall clock.

@@ -41,6 +41,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     crate::audit::seal_unchained(db)
         .await
         .map_err(|e| DbErr::Custom(format!("chaining earlier audit rows: {e}")))?;
+    crate::records::fill_report_positions(db)
+        .await
+        .map_err(|e| DbErr::Custom(format!("ordering earlier results: {e}")))?;
     Ok(())
 }
 
@@ -92,6 +95,10 @@ impl MigratorTrait for Migrator {
             Box::new(SqlMigration {
                 name: "m0007_holds_and_marks",
                 sql: include_str!("../../migrations/0007_holds_and_marks.sql"),
+            }),
+            Box::new(SqlMigration {
+                name: "m0008_result_order",
+                sql: include_str!("../../migrations/0008_result_order.sql"),
             }),
         ]
     }

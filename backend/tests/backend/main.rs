@@ -17,5 +17,6 @@ mod proxy_views;
 mod records;
 mod recovery;
 mod release;
+mod record_pages;
 mod sessions;
 mod signin;

@@ -3,5 +3,6 @@
 mod care;
 mod helpers;
 mod matrix;
+mod pages;
 mod record;
 mod web;

@@ -32,6 +32,8 @@ pub struct Model {
     pub sensitivity: Option<String>,
     /// Who decided the sensitivity by hand (a clinician); `None` when it came from the codes.
     pub sensitivity_by: Option<String>,
+    /// The result's place in its report's list (0 first), as the lab sent it.
+    pub report_position: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
