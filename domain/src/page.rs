@@ -98,8 +98,14 @@ mod tests {
             (rows, c)
         };
         assert_eq!(page(&[9, 8, 7], 3), (vec![9, 8, 7], Cut::Last));
-        assert_eq!(page(&[9, 8, 7, 6], 3), (vec![9, 8, 7], Cut::Earlier(Before(7))));
-        assert_eq!(page(&[9, 8, 7, 7], 3), (vec![9, 8], Cut::Earlier(Before(8))));
+        assert_eq!(
+            page(&[9, 8, 7, 6], 3),
+            (vec![9, 8, 7], Cut::Earlier(Before(7)))
+        );
+        assert_eq!(
+            page(&[9, 8, 7, 7], 3),
+            (vec![9, 8], Cut::Earlier(Before(8)))
+        );
         assert_eq!(page(&[9, 9, 9, 9], 3), (vec![], Cut::Crowded(9)));
         assert_eq!(page(&[], 3), (vec![], Cut::Last));
     }

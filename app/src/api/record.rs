@@ -129,9 +129,12 @@ pub async fn list_visits(
     before: Option<String>,
 ) -> Result<Page<VisitView>, AppError> {
     let before = ssr::before(before)?;
-    ssr::ranged(domain::proxy::Scope::Visits, from, to, |p, a, r| async move {
-        p.visits_page(&a, &r, before).await
-    })
+    ssr::ranged(
+        domain::proxy::Scope::Visits,
+        from,
+        to,
+        |p, a, r| async move { p.visits_page(&a, &r, before).await },
+    )
     .await
 }
 

@@ -15,9 +15,12 @@ pub async fn list_results(
 ) -> Result<Page<ResultDay>, AppError> {
     use super::record::ssr;
     let before = ssr::before(before)?;
-    ssr::ranged(domain::proxy::Scope::Results, from, to, |p, a, r| async move {
-        p.results_page(&a, &r, before).await
-    })
+    ssr::ranged(
+        domain::proxy::Scope::Results,
+        from,
+        to,
+        |p, a, r| async move { p.results_page(&a, &r, before).await },
+    )
     .await
 }
 

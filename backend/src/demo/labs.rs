@@ -27,11 +27,13 @@ pub fn lab_history(
             .iter()
             .map(|id| json!({ "reference": format!("Observation/{id}") }))
             .collect();
-        entries.push(json!({ "fullUrl": format!("urn:uuid:{tag}-report-{i}"), "resource": {
-            "resourceType": "DiagnosticReport", "id": format!("{tag}-report-{i}"),
-            "status": "final", "code": { "text": format!("Panel {i}") }, "subject": subject,
-            "effectiveDateTime": at, "issued": at, "result": listed
-        }}));
+        entries.push(
+            json!({ "fullUrl": format!("urn:uuid:{tag}-report-{i}"), "resource": {
+                "resourceType": "DiagnosticReport", "id": format!("{tag}-report-{i}"),
+                "status": "final", "code": { "text": format!("Panel {i}") }, "subject": subject,
+                "effectiveDateTime": at, "issued": at, "result": listed
+            }}),
+        );
         for (j, id) in ids.iter().enumerate() {
             entries.push(json!({ "fullUrl": format!("urn:uuid:{id}"), "resource": {
                 "resourceType": "Observation", "id": id, "status": "final",

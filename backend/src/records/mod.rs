@@ -49,10 +49,10 @@ impl Window {
     }
 }
 
-pub use results::{RESULTS_PAGE, format_number};
-pub use visits::VISITS_PAGE;
 pub(crate) use results::fill_report_positions;
 use results::value_text;
+pub use results::{RESULTS_PAGE, format_number};
+pub use visits::VISITS_PAGE;
 
 /// "active" → "Active", "on-hold" → "On hold".
 pub fn status_label(s: &str) -> String {
@@ -406,7 +406,6 @@ impl Portal {
             .map(|s| s.created_at))
     }
 }
-
 
 /// CVX codes of influenza vaccines and of tetanus-diphtheria boosters (Td / Tdap).
 const FLU_CVX: [&str; 10] = [

@@ -89,7 +89,10 @@ impl Portal {
             .result_rows(access, range, Window::Before(None), None)
             .await?;
         if range.is_all() {
-            obs.extend(self.result_rows(access, range, Window::Undated, None).await?);
+            obs.extend(
+                self.result_rows(access, range, Window::Undated, None)
+                    .await?,
+            );
         }
         let out = self.group_results(access, obs).await?;
         access
@@ -114,7 +117,10 @@ impl Portal {
         let earlier = match cut(&mut obs, RESULTS_PAGE, |o| o.effective_at) {
             Cut::Last => {
                 if range.is_all() {
-                    obs.extend(self.result_rows(access, range, Window::Undated, None).await?);
+                    obs.extend(
+                        self.result_rows(access, range, Window::Undated, None)
+                            .await?,
+                    );
                 }
                 None
             }
@@ -337,18 +343,6 @@ impl Portal {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::format_number;
-
-    #[test]
-    fn numbers_print_like_a_lab_report() {
-        assert_eq!(format_number(146.0), "146");
-        assert_eq!(format_number(7.25), "7.25");
-        assert_eq!(format_number(0.1 + 0.2), "0.3");
-    }
-}
-
 /// Gives results stored before `report_position` existed their place in their report, read
 /// once from the report's stored FHIR. Runs once per database (a marker in `portal_meta`).
 pub(crate) async fn fill_report_positions<C>(db: &C) -> Result<u64>
@@ -417,4 +411,16 @@ where
     }
     txn.commit().await?;
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_number;
+
+    #[test]
+    fn numbers_print_like_a_lab_report() {
+        assert_eq!(format_number(146.0), "146");
+        assert_eq!(format_number(7.25), "7.25");
+        assert_eq!(format_number(0.1 + 0.2), "0.3");
+    }
 }

@@ -41,7 +41,10 @@ impl Portal {
             .visit_rows(access, range, Window::Before(None), None)
             .await?;
         if range.is_all() {
-            visits.extend(self.visit_rows(access, range, Window::Undated, None).await?);
+            visits.extend(
+                self.visit_rows(access, range, Window::Undated, None)
+                    .await?,
+            );
         }
         let out = self.describe_visits(access, visits).await?;
         access
@@ -65,7 +68,10 @@ impl Portal {
         let earlier = match cut(&mut visits, VISITS_PAGE, |e| e.start_at) {
             Cut::Last => {
                 if range.is_all() {
-                    visits.extend(self.visit_rows(access, range, Window::Undated, None).await?);
+                    visits.extend(
+                        self.visit_rows(access, range, Window::Undated, None)
+                            .await?,
+                    );
                 }
                 None
             }
@@ -126,10 +132,7 @@ impl Portal {
         // A visit's diagnoses and medicines are parts of their own: a caregiver sees them
         // only when the grant covers them too.
         let problems = if access.may(Scope::Clinical) {
-            let named: Vec<String> = visits
-                .iter()
-                .flat_map(diagnosis_refs)
-                .collect();
+            let named: Vec<String> = visits.iter().flat_map(diagnosis_refs).collect();
             problem::Entity::find()
                 .filter(problem::Column::PatientId.eq(pid))
                 .filter(
@@ -267,5 +270,4 @@ impl Portal {
                 .collect(),
         })
     }
-
 }

@@ -50,7 +50,10 @@ async fn walk(portal: &Portal, a: &PatientAccess, range: &DateRange) -> Vec<Vec<
         pages.push(page.items);
         match page.earlier {
             Some(b) => {
-                assert!(before.is_none_or(|old: Before| b < old), "pages go back in time");
+                assert!(
+                    before.is_none_or(|old: Before| b < old),
+                    "pages go back in time"
+                );
                 before = Some(b);
             }
             None => return pages,
@@ -97,18 +100,22 @@ async fn results_come_a_bounded_page_at_a_time_and_every_page_is_audited() {
     // With a date filter, pages stay inside it.
     let range = DateRange::parse("2019-01-10", "2019-03-20").unwrap();
     let filtered = walk(&portal, &a, &range).await;
-    let days: Vec<String> = filtered
-        .iter()
-        .flatten()
-        .map(|d| d.date.clone())
-        .collect();
-    assert_eq!(days.len(), 70, "22 days of January, 28 of February, 20 of March");
+    let days: Vec<String> = filtered.iter().flatten().map(|d| d.date.clone()).collect();
+    assert_eq!(
+        days.len(),
+        70,
+        "22 days of January, 28 of February, 20 of March"
+    );
     assert!(
         days.iter()
             .all(|d| d.as_str() >= "2019-01-10" && d.as_str() <= "2019-03-20")
     );
     assert_eq!(
-        filtered.iter().map(|p| row_ids(p)).collect::<Vec<_>>().concat(),
+        filtered
+            .iter()
+            .map(|p| row_ids(p))
+            .collect::<Vec<_>>()
+            .concat(),
         row_ids(&portal.list_results(&a, &range).await.unwrap())
     );
 }
@@ -137,7 +144,10 @@ async fn one_collection_larger_than_a_page_is_shown_whole() {
         .iter()
         .map(|r| r.name.clone())
         .collect();
-    assert_eq!(names.first().unwrap(), &format!("Test big-0-{:03}", big - 1));
+    assert_eq!(
+        names.first().unwrap(),
+        &format!("Test big-0-{:03}", big - 1)
+    );
     assert_eq!(names.last().unwrap(), "Test big-0-000");
     // The older results follow on the next page.
     let next = portal
@@ -172,7 +182,11 @@ async fn results_stored_before_their_position_get_it_once_at_start_up() {
         .await
         .unwrap();
     let unordered = portal.list_results(&a, &DateRange::all()).await.unwrap();
-    assert_ne!(row_ids(&unordered), row_ids(&before), "order came from the column");
+    assert_ne!(
+        row_ids(&unordered),
+        row_ids(&before),
+        "order came from the column"
+    );
 
     backend::storage::migrate(&portal.db).await.unwrap();
     let missing = observation::Entity::find()
@@ -246,7 +260,10 @@ async fn visits_come_a_page_at_a_time_each_with_what_was_decided() {
     }
     assert_eq!(pages.len(), 3);
     let paged: Vec<_> = pages.concat();
-    assert_eq!(paged, whole, "the same visits, described the same, in the same order");
+    assert_eq!(
+        paged, whole,
+        "the same visits, described the same, in the same order"
+    );
     // The demo's own visits, on the first page, keep their diagnoses and clinician.
     let march = pages[0]
         .iter()
@@ -255,11 +272,18 @@ async fn visits_come_a_page_at_a_time_each_with_what_was_decided() {
     assert_eq!(march.clinician.as_deref(), Some("Dr Fen Mocklin"));
     assert!(!march.diagnoses.is_empty());
     let narrowed = portal
-        .visits_page(&a, &DateRange::parse("2010-01-01", "2010-12-31").unwrap(), None)
+        .visits_page(
+            &a,
+            &DateRange::parse("2010-01-01", "2010-12-31").unwrap(),
+            None,
+        )
         .await
         .unwrap();
     assert!(narrowed.items.len() <= VISITS_PAGE);
-    assert!(narrowed.earlier.is_some(), "the visits of 2010 need more than one page");
+    assert!(
+        narrowed.earlier.is_some(),
+        "the visits of 2010 need more than one page"
+    );
     assert!(
         narrowed
             .items

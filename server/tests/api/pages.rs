@@ -32,7 +32,11 @@ async fn ten_thousand_results_answer_a_small_page_with_a_link_to_earlier_ones() 
 
     let api = app.call("/api/results/list", "", Some(&dara)).await;
     assert_eq!(api.status, 200, "{}", api.body);
-    assert!(api.body.len() < 50_000, "API answer {} bytes", api.body.len());
+    assert!(
+        api.body.len() < 50_000,
+        "API answer {} bytes",
+        api.body.len()
+    );
     let page: serde_json::Value = serde_json::from_str(&api.body).unwrap();
     let cursor = page["earlier"].as_i64().expect("an earlier page");
 
@@ -67,14 +71,14 @@ async fn ten_thousand_results_answer_a_small_page_with_a_link_to_earlier_ones() 
 
     for bad in ["soon", "-5", "1e12", "99999999999999999999"] {
         let r = app
-            .call(
-                "/api/results/list",
-                &format!("before={bad}"),
-                Some(&dara),
-            )
+            .call("/api/results/list", &format!("before={bad}"), Some(&dara))
             .await;
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
-        assert!(r.body.contains("Show earlier"), "says what to do: {}", r.body);
+        assert!(
+            r.body.contains("Show earlier"),
+            "says what to do: {}",
+            r.body
+        );
     }
 }
 
