@@ -5,8 +5,8 @@ use crate::storage::entity::{audit_event, audit_head};
 use crate::{Error, Result, new_id};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionSession, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -237,22 +237,10 @@ pub async fn seal_unchained<C>(db: &C) -> Result<u64>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    use crate::storage::entity::portal_meta;
-    const MARKER: &str = "audit_chain_sealed";
     let txn = db.begin().await?;
-    if portal_meta::Entity::find_by_id(MARKER.to_owned())
-        .one(&txn)
-        .await?
-        .is_some()
-    {
+    if !crate::storage::first_time(&txn, "audit_chain_sealed").await? {
         return Ok(0);
     }
-    portal_meta::ActiveModel {
-        name: sea_orm::ActiveValue::Set(MARKER.into()),
-        value: sea_orm::ActiveValue::Set("1".into()),
-    }
-    .insert(&txn)
-    .await?;
     let rows = audit_event::Entity::find()
         .filter(audit_event::Column::Seq.is_null())
         .order_by_asc(audit_event::Column::At)

@@ -349,23 +349,11 @@ pub(crate) async fn fill_report_positions<C>(db: &C) -> Result<u64>
 where
     C: sea_orm::ConnectionTrait + sea_orm::TransactionTrait,
 {
-    use crate::storage::entity::portal_meta;
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionSession, sea_query::Expr};
-    const MARKER: &str = "report_positions_filled";
+    use sea_orm::{TransactionSession, sea_query::Expr};
     let txn = db.begin().await?;
-    if portal_meta::Entity::find_by_id(MARKER.to_owned())
-        .one(&txn)
-        .await?
-        .is_some()
-    {
+    if !crate::storage::first_time(&txn, "report_positions_filled").await? {
         return Ok(0);
     }
-    portal_meta::ActiveModel {
-        name: Set(MARKER.into()),
-        value: Set("1".into()),
-    }
-    .insert(&txn)
-    .await?;
     let waiting: BTreeSet<String> = observation::Entity::find()
         .filter(observation::Column::ReportId.is_not_null())
         .filter(observation::Column::ReportPosition.is_null())

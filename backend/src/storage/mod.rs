@@ -47,6 +47,27 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Records in `portal_meta`, inside `txn`, that the one-time step `marker` has run; `false`
+/// when it already had (the step is then skipped). Commits with the step's own work.
+pub(crate) async fn first_time(txn: &impl ConnectionTrait, marker: &str) -> Result<bool, DbErr> {
+    use entity::portal_meta;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+    if portal_meta::Entity::find_by_id(marker.to_owned())
+        .one(txn)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    portal_meta::ActiveModel {
+        name: Set(marker.into()),
+        value: Set("1".into()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(true)
+}
+
 /// Whether a write failed on a unique index: the database deciding a race (a slot booked
 /// twice, a second open request).
 pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
